@@ -1,0 +1,66 @@
+"""Loyalty-points backend for Shopify stores."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
+from shopify_loyalty.db import Database
+from shopify_loyalty.errors import register_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+class LoyaltyApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, documenting errors in our one JSON shape."""
+
+    from shopify_loyalty.api.schemas import ErrorSchema as ERROR_SCHEMA
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    """The app: config → db → celery → blueprints → errors → cli."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Shopify Loyalty",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update(flask_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.token_encryption_key == DEV_TOKEN_ENCRYPTION_KEY:
+        log.warning(
+            "TOKEN_ENCRYPTION_KEY is the built-in development key: shop tokens stored now "
+            "can be read by anyone with this source. Set TOKEN_ENCRYPTION_KEY in production."
+        )
+    app.extensions["loyalty_settings"] = settings
+
+    db = Database(settings.database_url)
+    app.extensions["loyalty_db"] = db
+
+    from shopify_loyalty.jobs import OutboxDispatcher, celery_init_app
+
+    celery_app = celery_init_app(app, settings)
+    celery_app.loader.import_default_modules()
+    db.dispatcher = OutboxDispatcher(celery_app, db)
+
+    from shopify_loyalty.api import health, storefront
+
+    api = LoyaltyApi(app)
+    api.register_blueprint(storefront.blp)
+    app.register_blueprint(health.blp)
+
+    register_error_handlers(app)
+
+    from shopify_loyalty.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,3 @@
+from shopify_loyalty import create_app
+
+app = create_app()

@@ -1,0 +1,37 @@
+"""marshmallow fields for the JSON API's numbers: whole, bounded, never a boolean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+# Shopify ids are 64-bit; anything larger cannot name a row and must not reach the database.
+MAX_ID = 2**63 - 1
+# Far above any real balance, far below what a BIGINT holds even after summing.
+MAX_POINTS = 1_000_000_000
+
+
+class WholeNumber(fields.Integer):
+    """An integer given as a JSON integer (or an integral number such as ``100.0``).
+
+    marshmallow's Integer takes ``true`` as 1 and, unless strict, ``"5"`` as 5; a JSON API
+    that documents integers should refuse both.
+    """
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return int(value)
+
+
+def shopify_id(**kwargs: Any) -> WholeNumber:
+    return WholeNumber(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def points(**kwargs: Any) -> WholeNumber:
+    return WholeNumber(validate=validate.Range(min=1, max=MAX_POINTS), **kwargs)

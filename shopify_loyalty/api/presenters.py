@@ -1,0 +1,135 @@
+"""ORM rows to the storefront API's camelCase shapes (dumped by api.schemas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopify_loyalty.api.schemas import LoyaltyInfoSchema, RewardSchema, TransactionSchema
+from shopify_loyalty.models import PointTransaction, RedeemRule, Reward, RewardType
+from shopify_loyalty.services.portal import LoyaltyInfo, RedeemOption
+
+_loyalty_schema = LoyaltyInfoSchema()
+_reward_schema = RewardSchema()
+_transaction_schema = TransactionSchema()
+_REWARDED_FOR = [n for n in LoyaltyInfoSchema._declared_fields if n.startswith("rewardedFor")]
+
+
+def reward(row: Reward, shop_domain: str, shopify_customer_id: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "shop": shop_domain,
+        "customerId": shopify_customer_id,
+        "description": row.description,
+        "points": row.points,
+        "pointTransactionId": row.point_transaction_id,
+        "pointRedeemRuleId": row.redeem_rule_id,
+        "discountCode": row.discount_code,
+        "discountCodeId": row.discount_code_id,
+        "usedAt": row.used_at,
+        "orderId": row.order_id,
+        "orderName": row.order_name,
+        "status": row.status.value,
+        "expireDate": row.expires_at,
+        "variantId": row.variant_id,
+        "amount": row.amount,
+        "rewardType": row.reward_type.value,
+        "fulfillmentStatus": row.fulfillment_status.value,
+        "failureReason": row.failure_reason,
+        "createdAt": row.created_at,
+    }
+
+
+def dump_rewards(rows: list[Reward], shop_domain: str, shopify_customer_id: int) -> Any:
+    return _reward_schema.dump(
+        [reward(r, shop_domain, shopify_customer_id) for r in rows], many=True
+    )
+
+
+def loyalty_info(info: LoyaltyInfo) -> Any:
+    customer = info.customer
+    flags = customer.rewarded_for or {}
+    body: dict[str, Any] = {
+        "customerId": customer.shopify_customer_id,
+        "availablePoints": customer.available_points,
+        "pendingPoints": customer.pending_points,
+        "creditedPoints": customer.credited_points,
+        "spentPoints": customer.spent_points,
+        "spentAmount": customer.spent_amount,
+        "storeCreditBalance": customer.store_credit_balance,
+        "achievableTierId": info.achievable_tier.id if info.achievable_tier else None,
+        "currentVipTier": info.tier.name if info.tier else None,
+        "vipTierExpiredAt": customer.vip_tier_expires_at,
+        "createAt": customer.created_at,
+        "customerStatus": customer.status.value,
+        "dob": customer.dob,
+        "referredCompleted": customer.referred_completed,
+        "referralLink": None,
+        "rewards": [
+            reward(r, info.shop.domain, customer.shopify_customer_id) for r in info.rewards
+        ],
+    }
+    for name in _REWARDED_FOR:
+        body[name] = bool(flags.get(name[len("rewardedFor"):].lower(), False))
+    return _loyalty_schema.dump(body)
+
+
+def transactions(rows: list[PointTransaction]) -> Any:
+    return _transaction_schema.dump(
+        [
+            {
+                "id": row.id,
+                "points": row.points,
+                "kind": row.kind.value,
+                "status": row.status.value,
+                "availableAfter": row.available_after,
+                "description": row.note,
+                "sourceType": row.source_type,
+                "sourceId": row.source_id,
+                "createdAt": row.created_at,
+            }
+            for row in rows
+        ],
+        many=True,
+    )
+
+
+def redeem_rule(rule: RedeemRule) -> dict[str, Any]:
+    """The rule's own settings, as the storefront and the CLI show them."""
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "description": rule.description,
+        "kind": rule.kind.value,
+        "rewardType": (
+            RewardType.STORE_CREDIT if rule.kind.value == "STORE_CREDIT"
+            else RewardType.DISCOUNT_CODE
+        ).value,
+        "pointsCost": rule.points_cost,
+        "value": rule.value,
+        "maxShipping": rule.max_shipping,
+        "minSubtotal": rule.min_subtotal,
+        "expiresInDays": rule.expires_in_days,
+        "variantIds": rule.variant_ids or [],
+        "productIds": rule.product_ids or [],
+        "collectionIds": rule.collection_ids or [],
+        "pointsPerUnit": rule.points_per_unit,
+        "minPoints": rule.min_points,
+        "maxPoints": rule.max_points,
+        "increment": rule.increment,
+        "combinesWith": rule.combines_with or [],
+        "limitCount": rule.limit_count,
+        "limitInterval": rule.limit_interval.value if rule.limit_interval else None,
+        "requiredTierId": rule.required_tier_id,
+        "active": rule.active,
+    }
+
+
+def redeem_option(option: RedeemOption) -> dict[str, Any]:
+    body = redeem_rule(option.rule)
+    body.pop("active")
+    body.update(
+        pointsCost=option.points_cost,
+        canRedeem=option.can_redeem,
+        unavailableReason=option.unavailable_reason,
+    )
+    return body

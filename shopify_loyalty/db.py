@@ -1,0 +1,148 @@
+"""Engine, sessions and the unit of work.
+
+The edge owns the transaction (SQLAlchemy, *Session Basics*): a view or a task opens
+``with db.unit_of_work() as session:``, calls services that never commit, and the block
+commits. Tasks queued in the transaction are outbox rows; they are dispatched only after the
+commit succeeds, so a rolled-back transaction never sends one (Celery, *Database
+transactions*), and a crash after the commit leaves the row for the relay.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import JSON, TypeDecorator
+
+log = logging.getLogger(__name__)
+
+# Named constraints, so that Alembic migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class QueuedTask:
+    """An outbox row as the dispatcher needs it once its transaction has committed."""
+
+    outbox_id: int
+    task_name: str
+    args: list[Any]
+
+
+Dispatcher = Callable[[list[QueuedTask]], None]
+_QUEUED = "queued_tasks"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    # pool_pre_ping turns a connection dropped by a database restart into a reconnect
+    # instead of a failed request.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.dispatcher: Dispatcher | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: commit at the end of the block, roll back on any exception.
+
+        Tasks written to the outbox inside the block are handed to the dispatcher after
+        the commit, never before it and never after a rollback.
+        """
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+            queued: list[QueuedTask] = session.info.pop(_QUEUED, [])
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if queued and self.dispatcher is not None:
+            self.dispatcher(queued)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def upsert_insert(session: Session, model: type[Base]) -> Any:
+    """An INSERT that can take ON CONFLICT clauses on the session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def queue_after_commit(session: Session, task: QueuedTask) -> None:
+    session.info.setdefault(_QUEUED, []).append(task)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_queued_tasks(session: Session, previous_transaction: Any) -> None:
+    # A rolled-back transaction's outbox rows do not exist: nothing may be sent for them.
+    # (A savepoint rolled back inside a live transaction queues nothing: see outbox.enqueue.)
+    if not previous_transaction.nested:
+        session.info.pop(_QUEUED, None)

@@ -1,0 +1,139 @@
+"""Domain errors that carry their HTTP meaning, and the one JSON error shape.
+
+Every error answer is ``{"code", "message", "status", "errors"?}``. Services raise these;
+``register_error_handlers`` turns them (and Flask's own HTTP errors) into that shape. No
+traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class LoyaltyError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "The request cannot be served."
+
+    def __init__(self, message: str | None = None, errors: Any = None) -> None:
+        super().__init__(message or self.message)
+        self.detail = message or self.message
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.detail, "status": self.status}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+class ValidationError(LoyaltyError):
+    status = 422
+    code = "validation_error"
+    message = "The request body or parameters are not valid."
+
+
+class InvalidJsonError(LoyaltyError):
+    status = 400
+    code = "invalid_json"
+    message = "The request body is not valid JSON."
+
+
+class UnauthorizedError(LoyaltyError):
+    status = 401
+    code = "unauthorized"
+    message = "A valid session token is required."
+
+
+class ForbiddenError(LoyaltyError):
+    status = 403
+    code = "forbidden"
+    message = "This customer may not do that."
+
+
+class CustomerNotEligibleError(LoyaltyError):
+    status = 403
+    code = "customer_not_eligible"
+    message = "This customer cannot redeem points."
+
+
+class NotFoundError(LoyaltyError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class RedeemRuleNotFoundError(NotFoundError):
+    code = "redeem_rule_not_found"
+    message = "No active redeem rule with that id."
+
+
+class InsufficientPointsError(LoyaltyError):
+    status = 422
+    code = "insufficient_points"
+    message = "Not enough available points."
+
+
+class RedeemLimitReachedError(LoyaltyError):
+    status = 422
+    code = "redeem_limit_reached"
+    message = "This reward has been claimed as often as its rule allows."
+
+
+class IdempotencyKeyMismatchError(LoyaltyError):
+    status = 422
+    code = "idempotency_key_mismatch"
+    message = "This Idempotency-Key was used with a different request."
+
+
+class RequestInProgressError(LoyaltyError):
+    status = 409
+    code = "request_in_progress"
+    message = "A request with this Idempotency-Key is still being processed."
+
+
+def error_response(status: int, code: str, message: str, errors: Any = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _http_code(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(LoyaltyError)
+    def _loyalty_error(exc: LoyaltyError) -> Response:
+        response = jsonify(exc.to_dict())
+        response.status_code = exc.status
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages")
+        if status == 422 and messages is not None:
+            return error_response(422, ValidationError.code, ValidationError.message, messages)
+        if status == 400 and messages is not None:
+            return error_response(400, InvalidJsonError.code, InvalidJsonError.message, messages)
+        response = error_response(status, _http_code(exc), exc.description or exc.name)
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")

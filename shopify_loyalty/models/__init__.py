@@ -1,0 +1,41 @@
+"""The ORM model, one module per aggregate. Every table carries ``shop_id``."""
+
+from shopify_loyalty.models.customer import Customer, CustomerStatus
+from shopify_loyalty.models.idempotency import IdempotencyKey
+from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
+from shopify_loyalty.models.outbox import OutboxMessage
+from shopify_loyalty.models.reward import FulfillmentStatus, Reward, RewardStatus, RewardType
+from shopify_loyalty.models.rule import (
+    EarnRule,
+    EarnRuleKind,
+    LimitInterval,
+    RedeemRule,
+    RedeemRuleKind,
+    VipTier,
+)
+from shopify_loyalty.models.shop import ApiKey, Shop
+from shopify_loyalty.models.webhook import WebhookEvent, WebhookStatus
+
+__all__ = [
+    "ApiKey",
+    "Customer",
+    "CustomerStatus",
+    "EarnRule",
+    "EarnRuleKind",
+    "FulfillmentStatus",
+    "IdempotencyKey",
+    "LedgerKind",
+    "LedgerStatus",
+    "LimitInterval",
+    "OutboxMessage",
+    "PointTransaction",
+    "RedeemRule",
+    "RedeemRuleKind",
+    "Reward",
+    "RewardStatus",
+    "RewardType",
+    "Shop",
+    "VipTier",
+    "WebhookEvent",
+    "WebhookStatus",
+]

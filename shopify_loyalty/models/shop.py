@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_loyalty.db import Base, Id, Json, UTCDateTime, utcnow
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "code_prefix": "LOY-",
+    "exclusion_tags": [],
+    "earn_on": "paid",
+}
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    # Fernet ciphertexts; never the tokens themselves (see shopify_loyalty.token_cipher).
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_reauth: Mapped[bool] = mapped_column(default=False)
+    scopes: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    settings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def installed(self) -> bool:
+        return self.uninstalled_at is None
+
+    def setting(self, name: str) -> Any:
+        return (self.settings or {}).get(name, DEFAULT_SETTINGS.get(name))
+
+
+class ApiKey(Base):
+    """A merchant's key for the external API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "shop_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,52 @@
+"""Finding shops and enrolling customers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.errors import NotFoundError, UnauthorizedError
+from shopify_loyalty.models import Customer, Shop
+
+
+def installed_shop(session: Session, domain: str) -> Shop:
+    """The installed shop with this domain. Raises UnauthorizedError."""
+    shop = session.scalars(select(Shop).where(Shop.domain == domain)).first()
+    if shop is None or not shop.installed:
+        raise UnauthorizedError("Unknown or uninstalled shop.")
+    return shop
+
+
+def shop_by_domain(session: Session, domain: str) -> Shop:
+    """Any shop with this domain, installed or not. Raises NotFoundError."""
+    shop = session.scalars(select(Shop).where(Shop.domain == domain)).first()
+    if shop is None:
+        raise NotFoundError(f"No shop {domain}.")
+    return shop
+
+
+def find_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Customer | None:
+    return session.scalars(
+        select(Customer).where(
+            Customer.shop_id == shop.id, Customer.shopify_customer_id == shopify_customer_id
+        )
+    ).first()
+
+
+def enrol(session: Session, shop: Shop, shopify_customer_id: int) -> Customer:
+    """The shop's customer with this Shopify id, created ACTIVE on first contact.
+
+    Concurrent first contacts create one row: the insert skips on the unique key.
+    """
+    customer = find_customer(session, shop, shopify_customer_id)
+    if customer is not None:
+        return customer
+    session.execute(
+        upsert_insert(session, Customer)
+        .values(shop_id=shop.id, shopify_customer_id=shopify_customer_id)
+        .on_conflict_do_nothing(index_elements=["shop_id", "shopify_customer_id"])
+    )
+    customer = find_customer(session, shop, shopify_customer_id)
+    assert customer is not None
+    return customer

@@ -1,0 +1,88 @@
+"""The points ledger: every balance change is a ledger row and a balance update, together.
+
+A balance never goes below zero: a debit is a conditional ``UPDATE … WHERE available_points
++ :delta >= 0 RETURNING``, so of N concurrent debits of the last points exactly one finds
+its row; the table's CHECK constraint is the backstop. The caller's transaction holds the
+row lock from the UPDATE until it commits, which also serialises any check made after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
+from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
+
+
+@dataclass(frozen=True)
+class Source:
+    """What caused a ledger row; unique per (shop, kind) so a replay cannot post twice."""
+
+    type: str
+    id: str | None
+
+
+def _lifetime_deltas(kind: LedgerKind, points: int) -> tuple[int, int]:
+    """(credited_points, spent_points) changes for an approved row of this kind."""
+    if kind in (LedgerKind.REDEEMED, LedgerKind.REFUNDED):
+        return 0, -points
+    if kind is LedgerKind.EARNED or (kind is LedgerKind.ADJUSTED and points > 0):
+        return points, 0
+    return 0, 0
+
+
+def post(
+    session: Session,
+    customer: Customer,
+    kind: LedgerKind,
+    points: int,
+    source: Source,
+    note: str | None = None,
+) -> PointTransaction:
+    """Apply ``points`` (signed) to the customer's available balance and append the row.
+
+    Raises InsufficientPointsError when the balance would drop below zero.
+    """
+    credited, spent = _lifetime_deltas(kind, points)
+    result = session.execute(
+        update(Customer)
+        .where(
+            Customer.id == customer.id,
+            Customer.shop_id == customer.shop_id,
+            Customer.available_points + points >= 0,
+        )
+        .values(
+            available_points=Customer.available_points + points,
+            credited_points=Customer.credited_points + credited,
+            spent_points=Customer.spent_points + spent,
+        )
+        .returning(Customer.available_points, Customer.credited_points, Customer.spent_points)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if result is None:
+        if points >= 0:
+            raise NotFoundError("customer not found")
+        raise InsufficientPointsError()
+    available_after = result[0]
+    # Keep the loaded object in step without another SELECT.
+    set_committed_value(customer, "available_points", result[0])
+    set_committed_value(customer, "credited_points", result[1])
+    set_committed_value(customer, "spent_points", result[2])
+    row = PointTransaction(
+        shop_id=customer.shop_id,
+        customer_id=customer.id,
+        kind=kind,
+        status=LedgerStatus.APPROVED,
+        points=points,
+        available_after=available_after,
+        source_type=source.type,
+        source_id=source.id,
+        note=note,
+    )
+    session.add(row)
+    session.flush()
+    return row

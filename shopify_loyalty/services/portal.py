@@ -1,0 +1,141 @@
+"""What the storefront portal reads: loyalty info, the ledger, rewards and redeem options."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.errors import LoyaltyError
+from shopify_loyalty.models import (
+    Customer,
+    PointTransaction,
+    RedeemRule,
+    RedeemRuleKind,
+    Reward,
+    RewardStatus,
+    Shop,
+    VipTier,
+)
+from shopify_loyalty.services import redemption
+
+# The loyalty info carries every UNUSED reward and this many of the others, so the answer
+# stays small for a customer with years of history; the rest is paged at /rewards.
+RECENT_REWARDS = 20
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+
+
+@dataclass(frozen=True)
+class LoyaltyInfo:
+    shop: Shop
+    customer: Customer
+    tier: VipTier | None
+    achievable_tier: VipTier | None
+    rewards: Sequence[Reward]
+
+
+@dataclass(frozen=True)
+class RedeemOption:
+    rule: RedeemRule
+    points_cost: int
+    can_redeem: bool
+    unavailable_reason: str | None
+
+
+def _tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
+    return session.scalars(
+        select(VipTier).where(VipTier.shop_id == shop.id).order_by(VipTier.min_spent_amount)
+    ).all()
+
+
+def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInfo:
+    mine = select(Reward).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
+    unused = session.scalars(
+        mine.where(Reward.status == RewardStatus.UNUSED).order_by(Reward.id.desc())
+    ).all()
+    recent = session.scalars(
+        mine.where(Reward.status != RewardStatus.UNUSED)
+        .order_by(Reward.id.desc())
+        .limit(RECENT_REWARDS)
+    ).all()
+    rewards = sorted([*unused, *recent], key=lambda r: r.id, reverse=True)
+    tiers = _tiers(session, shop) if shop.id else []
+    current = next((t for t in tiers if t.id == customer.vip_tier_id), None)
+    floor = current.min_spent_amount if current else None
+    achievable = next(
+        (t for t in tiers if floor is None or t.min_spent_amount > floor), None
+    )
+    return LoyaltyInfo(shop, customer, current, achievable, rewards)
+
+
+def _page(session: Session, query: Select[tuple[T]], page: int, size: int) -> Page[T]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = session.scalars(query.offset(page * size).limit(size)).all()
+    return Page(items, total or 0)
+
+
+def ledger_page(
+    session: Session, customer: Customer, page: int, size: int
+) -> Page[PointTransaction]:
+    query = (
+        select(PointTransaction)
+        .where(
+            PointTransaction.customer_id == customer.id,
+            PointTransaction.shop_id == customer.shop_id,
+        )
+        .order_by(PointTransaction.id.desc())
+    )
+    return _page(session, query, page, size)
+
+
+def rewards_page(
+    session: Session, customer: Customer, page: int, size: int, status: RewardStatus | None
+) -> Page[Reward]:
+    query = select(Reward).where(
+        Reward.customer_id == customer.id, Reward.shop_id == customer.shop_id
+    )
+    if status is not None:
+        query = query.where(Reward.status == status)
+    return _page(session, query.order_by(Reward.id.desc()), page, size)
+
+
+def redeem_options(
+    session: Session, shop: Shop, customer: Customer, now: datetime
+) -> list[RedeemOption]:
+    """The shop's active rules, each with its cost and whether this customer can redeem now."""
+    rules = session.scalars(
+        select(RedeemRule)
+        .where(RedeemRule.shop_id == shop.id, RedeemRule.active.is_(True))
+        .order_by(RedeemRule.id)
+    ).all()
+    return [_option(session, customer, rule, now) for rule in rules]
+
+
+def _option(session: Session, customer: Customer, rule: RedeemRule, now: datetime) -> RedeemOption:
+    if rule.kind is RedeemRuleKind.VARIABLE_AMOUNT:
+        cost = rule.min_points or 1
+    else:
+        cost = rule.points_cost or 0
+    reason: str | None = None
+    try:
+        redemption.check_eligible(session, customer, rule)
+    except LoyaltyError as exc:
+        reason = exc.code
+    if reason is None and customer.available_points < cost:
+        reason = "insufficient_points"
+    if reason is None and rule.limit_count is not None:
+        claimed = session.scalar(redemption.claims_of(customer, rule, now)) or 0
+        if claimed >= rule.limit_count:
+            reason = "redeem_limit_reached"
+    return RedeemOption(rule, cost, reason is None, reason)

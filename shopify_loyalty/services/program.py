@@ -1,0 +1,163 @@
+"""The merchant's program: shop settings, redeem rules, manual point adjustments."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.errors import ValidationError
+from shopify_loyalty.models import (
+    Customer,
+    LedgerKind,
+    LimitInterval,
+    PointTransaction,
+    RedeemRule,
+    RedeemRuleKind,
+    Shop,
+    VipTier,
+)
+from shopify_loyalty.services import ledger
+from shopify_loyalty.services.customers import enrol
+
+CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
+EARN_EVENTS = ("created", "paid", "fulfilled")
+COMBINES_WITH = ("order", "product", "shipping")
+
+
+def update_settings(
+    shop: Shop,
+    code_prefix: str | None = None,
+    exclusion_tags: Sequence[str] | None = None,
+    earn_on: str | None = None,
+) -> dict[str, Any]:
+    """Change the given settings and return them all. Raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    settings = dict(shop.settings or {})
+    if code_prefix is not None:
+        if not CODE_PREFIX.match(code_prefix.upper()):
+            errors["codePrefix"] = ["Up to 16 letters, digits, '-' or '_'."]
+        settings["code_prefix"] = code_prefix.upper()
+    if exclusion_tags is not None:
+        settings["exclusion_tags"] = sorted({t.strip() for t in exclusion_tags if t.strip()})
+    if earn_on is not None:
+        if earn_on not in EARN_EVENTS:
+            errors["earnOn"] = [f"One of {', '.join(EARN_EVENTS)}."]
+        settings["earn_on"] = earn_on
+    if errors:
+        raise ValidationError(errors=errors)
+    shop.settings = settings
+    return {name: shop.setting(name) for name in ("code_prefix", "exclusion_tags", "earn_on")}
+
+
+@dataclass
+class RedeemRuleSpec:
+    name: str
+    kind: RedeemRuleKind
+    points_cost: int | None = None
+    value: Decimal | None = None
+    description: str | None = None
+    min_subtotal: Decimal | None = None
+    expires_in_days: int | None = None
+    variant_ids: list[int] = field(default_factory=list)
+    product_ids: list[int] = field(default_factory=list)
+    collection_ids: list[int] = field(default_factory=list)
+    points_per_unit: int | None = None
+    min_points: int | None = None
+    max_points: int | None = None
+    increment: int | None = None
+    max_shipping: Decimal | None = None
+    limit_count: int | None = None
+    limit_interval: LimitInterval | None = None
+    required_tier_id: int | None = None
+    combines_with: list[str] = field(default_factory=list)
+    active: bool = True
+
+
+def _rule_errors(spec: RedeemRuleSpec) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def need(name: str, ok: bool, message: str) -> None:
+        if not ok:
+            errors.setdefault(name, []).append(message)
+
+    kind = spec.kind
+    need("name", bool(spec.name.strip()), "Required.")
+    variable = kind is RedeemRuleKind.VARIABLE_AMOUNT
+    need("points", variable or (spec.points_cost or 0) > 0, "A positive points cost.")
+    if kind in (RedeemRuleKind.FIXED_AMOUNT, RedeemRuleKind.STORE_CREDIT):
+        need("value", spec.value is not None and spec.value > 0, "A positive amount.")
+    if kind is RedeemRuleKind.PERCENTAGE:
+        need("value", spec.value is not None and 0 < spec.value <= 100, "A percent in (0, 100].")
+    if kind is RedeemRuleKind.FREE_PRODUCT:
+        need("variantIds", bool(spec.variant_ids), "At least one variant.")
+    if variable:
+        need("pointsPerUnit", (spec.points_per_unit or 0) > 0, "Points that buy one unit.")
+        low, high = spec.min_points or 0, spec.max_points
+        need("minPoints", low > 0, "A positive minimum.")
+        need("maxPoints", high is None or high >= low, "At least the minimum.")
+        need("increment", spec.increment is None or spec.increment > 0, "Positive.")
+    for name, number in (("minSubtotal", spec.min_subtotal), ("maxShipping", spec.max_shipping)):
+        need(name, number is None or number >= 0, "Not negative.")
+    need("expiresInDays", spec.expires_in_days is None or spec.expires_in_days > 0, "Positive.")
+    need("limitCount", spec.limit_count is None or spec.limit_count > 0, "Positive.")
+    need("limitInterval", (spec.limit_count is None) == (spec.limit_interval is None),
+         "Give both a count and an interval, or neither.")
+    need("combinesWith", set(spec.combines_with) <= set(COMBINES_WITH),
+         f"Any of {', '.join(COMBINES_WITH)}.")
+    for name in ("variant_ids", "product_ids", "collection_ids"):
+        need(name, all(isinstance(i, int) and i > 0 for i in getattr(spec, name)), "Shopify ids.")
+    return errors
+
+
+def create_redeem_rule(session: Session, shop: Shop, spec: RedeemRuleSpec) -> RedeemRule:
+    """Raises ValidationError for a rule that could not be redeemed or fulfilled."""
+    errors = _rule_errors(spec)
+    if spec.required_tier_id is not None:
+        tier = session.get(VipTier, spec.required_tier_id)
+        if tier is None or tier.shop_id != shop.id:
+            errors.setdefault("requiredTierId", []).append("No such tier in this shop.")
+    if errors:
+        raise ValidationError(errors=errors)
+    values = asdict(spec)
+    if spec.kind is RedeemRuleKind.VARIABLE_AMOUNT:
+        values["points_cost"] = None
+    rule = RedeemRule(shop_id=shop.id, **values)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def redeem_rules(session: Session, shop: Shop) -> Sequence[RedeemRule]:
+    return session.scalars(
+        select(RedeemRule).where(RedeemRule.shop_id == shop.id).order_by(RedeemRule.id)
+    ).all()
+
+
+def adjust_points(
+    session: Session,
+    shop: Shop,
+    shopify_customer_id: int,
+    points: int,
+    reason: str,
+    reference: str | None = None,
+) -> tuple[Customer, PointTransaction]:
+    """Add (or, negative, remove) points by hand; an ADJUSTED ledger row with the reason.
+
+    ``reference`` makes the adjustment idempotent (one row per reference and shop).
+    Raises ValidationError, InsufficientPointsError (the balance never drops below zero).
+    """
+    if points == 0:
+        raise ValidationError(errors={"points": ["Must not be zero."]})
+    if not reason.strip():
+        raise ValidationError(errors={"reason": ["Say why."]})
+    customer = enrol(session, shop, shopify_customer_id)
+    source = ledger.Source("admin", reference or uuid.uuid4().hex)
+    row = ledger.post(session, customer, LedgerKind.ADJUSTED, points, source, note=reason)
+    return customer, row
