@@ -30,7 +30,7 @@ def assert_valid(document: str, variables: Mapping[str, Any] | None = None) -> N
     assert not errors, [error.message for error in errors]
     operations = [d for d in ast.definitions if isinstance(d, graphql.OperationDefinitionNode)]
     assert len(operations) == 1, "one operation per document"
-    definitions = operations[0].variable_definitions
+    definitions = operations[0].variable_definitions or ()
     inputs = dict(variables or {})
     declared = {definition.variable.name.value for definition in definitions}
     assert set(inputs) <= declared, f"undeclared variables: {set(inputs) - declared}"
