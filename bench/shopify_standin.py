@@ -48,7 +48,7 @@ class StandIn:
         self.lock = threading.Lock()
         self.shops: dict[str, Shop] = {}
         self.ids = itertools.count(1000)
-        self.handlers: dict[str, Callable[[Shop, dict[str, Any]], dict[str, Any]]] = {
+        self.handlers: dict[str, Callable[[Shop, dict[str, Any]], dict[str, Any] | None]] = {
             "discountCodeBasicCreate": self.basic_create,
             "discountCodeFreeShippingCreate": self.free_shipping_create,
             "codeDiscountNodeByCode": self.node_by_code,
