@@ -1,0 +1,186 @@
+"""A fast local stand-in for Shopify's Admin GraphQL endpoint, for benchmarks.
+
+    python bench/shopify_standin.py --port 8765
+
+Point SHOPIFY_ADMIN_BASE_URL at `http://127.0.0.1:8765/{shop}` (shop in the path) or at
+`http://127.0.0.1:8765` with the shop as Host. Each shop has Shopify's leaky bucket (2000
+points, 100 restored a second; 10 points a mutation, 1 a query); over budget the answer is
+Shopify's THROTTLED shape. It dispatches on the first root field of the document without
+parsing GraphQL, keeps created codes (a duplicate answers TAKEN, case-insensitively) and counts
+requests, throttled answers and codes per shop at `GET /_stats`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
+
+BUCKET_SIZE = 2000.0
+RESTORE_RATE = 100.0
+MUTATION_COST = 10
+QUERY_COST = 1
+ROOT_FIELD = re.compile(r"^\s*(query|mutation)\b[^{]*\{\s*(\w+)", re.DOTALL)
+PATH = re.compile(r"^/(?:(?P<shop>[^/]+)/)?admin/api/[^/]+/graphql\.json$")
+
+
+@dataclass
+class Shop:
+    available: float = BUCKET_SIZE
+    at: float = field(default_factory=time.monotonic)
+    codes: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+    throttled: int = 0
+    credits: int = 0
+
+
+class StandIn:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.shops: dict[str, Shop] = {}
+        self.ids = itertools.count(1000)
+        self.handlers: dict[str, Callable[[Shop, dict[str, Any]], dict[str, Any] | None]] = {
+            "discountCodeBasicCreate": self.basic_create,
+            "discountCodeFreeShippingCreate": self.free_shipping_create,
+            "codeDiscountNodeByCode": self.node_by_code,
+            "discountCodeDeactivate": self.deactivate,
+            "storeCreditAccountCredit": self.credit,
+            "productVariant": self.variant,
+            "shop": self.shop_info,
+        }
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "GET" and request.path == "/_stats":
+            return self.json(self.stats())
+        match = PATH.match(request.path)
+        if request.method != "POST" or match is None:
+            return self.json({"errors": "Not Found"}, 404)
+        domain = match["shop"] or (request.host or "").split(":")[0]
+        body = request.get_json(silent=True) or {}
+        found = ROOT_FIELD.match(body.get("query") or "")
+        if found is None or found[2] not in self.handlers:
+            return self.json({"errors": [{"message": "unsupported document"}]}, 400)
+        kind, root = found[1], found[2]
+        cost = MUTATION_COST if kind == "mutation" else QUERY_COST
+        with self.lock:
+            shop = self.shops.setdefault(domain, Shop())
+            shop.requests += 1
+            now = time.monotonic()
+            shop.available = min(BUCKET_SIZE, shop.available + (now - shop.at) * RESTORE_RATE)
+            shop.at = now
+            if shop.available < cost:
+                shop.throttled += 1
+                return self.json(
+                    {
+                        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                        "extensions": self.cost(cost, None, shop),
+                    }
+                )
+            shop.available -= cost
+            data = {root: self.handlers[root](shop, body.get("variables") or {})}
+            return self.json({"data": data, "extensions": self.cost(cost, cost, shop)})
+
+    @staticmethod
+    def cost(requested: int, actual: int | None, shop: Shop) -> dict[str, Any]:
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": {
+                    "maximumAvailable": BUCKET_SIZE,
+                    "currentlyAvailable": shop.available,
+                    "restoreRate": RESTORE_RATE,
+                },
+            }
+        }
+
+    @staticmethod
+    def json(payload: Any, status: int = 200) -> Response:
+        return Response(json.dumps(payload), status, content_type="application/json")
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                domain: {
+                    "requests": s.requests,
+                    "throttled": s.throttled,
+                    "codes": len(s.codes),
+                    "credits": s.credits,
+                }
+                for domain, s in self.shops.items()
+            }
+
+    def create_code(self, shop: Shop, discount: dict[str, Any], field_name: str) -> dict[str, Any]:
+        code = str(discount.get("code", ""))
+        if code.lower() in shop.codes:
+            return {
+                "codeDiscountNode": None,
+                "userErrors": [
+                    {
+                        "field": [field_name, "code"],
+                        "message": "Code must be unique. Please try a different code.",
+                        "code": "TAKEN",
+                    }
+                ],
+            }
+        gid = f"gid://shopify/DiscountCodeNode/{next(self.ids)}"
+        shop.codes[code.lower()] = gid
+        return {"codeDiscountNode": {"id": gid}, "userErrors": []}
+
+    def basic_create(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return self.create_code(shop, variables.get("basicCodeDiscount") or {}, "basicCodeDiscount")
+
+    def free_shipping_create(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return self.create_code(
+            shop, variables.get("freeShippingCodeDiscount") or {}, "freeShippingCodeDiscount"
+        )
+
+    def node_by_code(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any] | None:
+        gid = shop.codes.get(str(variables.get("code", "")).lower())
+        return {"id": gid} if gid else None
+
+    def deactivate(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"codeDiscountNode": {"id": variables.get("id")}, "userErrors": []}
+
+    def credit(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        shop.credits += 1
+        credit = variables.get("creditInput") or {}
+        return {
+            "storeCreditAccountTransaction": {
+                "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(self.ids)}",
+                "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "expiresAt": credit.get("expiresAt"),
+                "amount": credit.get("creditAmount"),
+            },
+            "userErrors": [],
+        }
+
+    def variant(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"id": variables.get("id"), "price": "19.99"}
+
+    def shop_info(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    run_simple(args.host, args.port, StandIn(), threaded=True)
+
+
+if __name__ == "__main__":
+    main()
