@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from shopify_loyalty.api.fields import MAX_ID, WholeNumber, points, shopify_id
+from shopify_loyalty.api.fields import MAX_ID, points, shopify_id
 from shopify_loyalty.models import (
     CustomerStatus,
     FulfillmentStatus,
@@ -16,7 +19,7 @@ from shopify_loyalty.models import (
 )
 
 
-def _enum(enum_cls: type, **kwargs: object) -> fields.String:
+def _enum(enum_cls: type[enum.Enum], **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf([m.value for m in enum_cls]), **kwargs)
 
 
@@ -35,8 +38,9 @@ class PageArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # cache-busting and tracking parameters are harmless
 
-    page = WholeNumber(load_default=0, validate=validate.Range(min=0, max=MAX_ID // 100))
-    size = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
+    # Query strings are text: "2" is a page number here, unlike in a JSON body.
+    page = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID // 100))
+    size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class RewardsArgsSchema(PageArgsSchema):

@@ -6,6 +6,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import current_app
+from flask.cli import AppGroup
 
 from shopify_loyalty.db import Database
 
@@ -19,7 +20,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-@click.group(help="The database schema (Alembic migrations in migrations/).")
+@click.group(help="The database schema (Alembic migrations in migrations/).", cls=AppGroup)
 def db() -> None:
     pass
 

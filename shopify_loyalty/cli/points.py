@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.services import program
 from shopify_loyalty.services.customers import shop_by_domain
 
 
-@click.group(help="Customers' points.")
+@click.group(help="Customers' points.", cls=AppGroup)
 def points() -> None:
     pass
 
 
-@points.command("adjust")
+# Negative POINTS ("-100") must reach the argument, not be taken for an option.
+@points.command("adjust", context_settings={"ignore_unknown_options": True})
 @click.argument("domain")
 @click.argument("customer_id", type=click.IntRange(min=1))
 @click.argument("amount", metavar="POINTS", type=int)
@@ -22,9 +24,11 @@ def adjust(domain: str, customer_id: int, amount: int, reason: str) -> None:
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
         customer, row = program.adjust_points(session, shop, customer_id, amount, reason)
-        emit({
-            "customerId": customer.shopify_customer_id,
-            "transactionId": row.id,
-            "points": row.points,
-            "availablePoints": row.available_after,
-        })
+        emit(
+            {
+                "customerId": customer.shopify_customer_id,
+                "transactionId": row.id,
+                "points": row.points,
+                "availablePoints": row.available_after,
+            }
+        )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.api.presenters import redeem_rule
 from shopify_loyalty.cli.output import emit, id_list, transaction, word_list
@@ -14,7 +15,7 @@ DECIMAL = click.types.FuncParamType(Decimal)
 DECIMAL.name = "decimal"
 
 
-@click.group("redeem-rules", help="What customers can redeem points for.")
+@click.group("redeem-rules", help="What customers can redeem points for.", cls=AppGroup)
 def redeem_rules() -> None:
     pass
 
@@ -31,8 +32,11 @@ def redeem_rules() -> None:
 @click.option("--variant-ids", help="FREE_PRODUCT: variant ids, 1,2.")
 @click.option("--product-ids", help="Limit the discount to these products: 1,2.")
 @click.option("--collection-ids", help="Limit the discount to these collections: 1,2.")
-@click.option("--points-per-unit", type=click.IntRange(min=1),
-              help="VARIABLE_AMOUNT: points that buy one currency unit.")
+@click.option(
+    "--points-per-unit",
+    type=click.IntRange(min=1),
+    help="VARIABLE_AMOUNT: points that buy one currency unit.",
+)
 @click.option("--min-points", type=click.IntRange(min=1))
 @click.option("--max-points", type=click.IntRange(min=1))
 @click.option("--increment", type=click.IntRange(min=1))
@@ -42,13 +46,29 @@ def redeem_rules() -> None:
 @click.option("--required-tier", type=int, help="VIP tier id needed to redeem.")
 @click.option("--combines-with", help="order,product,shipping")
 @click.option("--inactive", is_flag=True)
-def add(domain: str, name: str, kind: str, points: int | None, value: Decimal | None,
-        description: str | None, min_subtotal: Decimal | None, expires_in_days: int | None,
-        variant_ids: str | None, product_ids: str | None, collection_ids: str | None,
-        points_per_unit: int | None, min_points: int | None, max_points: int | None,
-        increment: int | None, max_shipping: Decimal | None, limit_count: int | None,
-        limit_interval: str | None, required_tier: int | None, combines_with: str | None,
-        inactive: bool) -> None:
+def add(
+    domain: str,
+    name: str,
+    kind: str,
+    points: int | None,
+    value: Decimal | None,
+    description: str | None,
+    min_subtotal: Decimal | None,
+    expires_in_days: int | None,
+    variant_ids: str | None,
+    product_ids: str | None,
+    collection_ids: str | None,
+    points_per_unit: int | None,
+    min_points: int | None,
+    max_points: int | None,
+    increment: int | None,
+    max_shipping: Decimal | None,
+    limit_count: int | None,
+    limit_interval: str | None,
+    required_tier: int | None,
+    combines_with: str | None,
+    inactive: bool,
+) -> None:
     """Add a redeem rule to DOMAIN's program."""
     spec = program.RedeemRuleSpec(
         name=name,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from shopify_loyalty.cli.output import emit, transaction, word_list
@@ -22,7 +23,7 @@ def _shop(shop: Shop) -> dict[str, object]:
     }
 
 
-@click.group(help="Shops using the app.")
+@click.group(help="Shops using the app.", cls=AppGroup)
 def shops() -> None:
     pass
 
@@ -55,8 +56,9 @@ def add(domain: str, access_token: str, currency: str) -> None:
 @click.option("--code-prefix", help="Prefix of generated discount codes, e.g. LOY-.")
 @click.option("--exclusion-tags", help="Customer tags that exclude from the program: a,b.")
 @click.option("--earn-on", type=click.Choice(program.EARN_EVENTS))
-def set_(domain: str, code_prefix: str | None, exclusion_tags: str | None,
-         earn_on: str | None) -> None:
+def set_(
+    domain: str, code_prefix: str | None, exclusion_tags: str | None, earn_on: str | None
+) -> None:
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
         program.update_settings(

@@ -79,7 +79,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInf
     return LoyaltyInfo(shop, customer, current, achievable, rewards)
 
 
-def _page(session: Session, query: Select[tuple[T]], page: int, size: int) -> Page[T]:
+def _page(session: Session, query: Select[T], page: int, size: int) -> Page[T]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = session.scalars(query.offset(page * size).limit(size)).all()
     return Page(items, total or 0)

@@ -115,7 +115,7 @@ def reward_amount(rule: RedeemRule, points: int) -> Decimal | None:
     return rule.value
 
 
-def claims_of(customer: Customer, rule: RedeemRule, now: datetime) -> Select[tuple[int]]:
+def claims_of(customer: Customer, rule: RedeemRule, now: datetime) -> Select[int]:
     """How many of this rule's rewards count against its claim limit now."""
     query = select(func.count(Reward.id)).where(
         Reward.customer_id == customer.id,

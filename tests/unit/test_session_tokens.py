@@ -48,7 +48,9 @@ def test_a_token_signed_with_the_old_secret_still_verifies() -> None:
     assert decode(jwt.encode(claims(), OLD, algorithm="HS256")).customer_id == 42
 
 
-@pytest.mark.parametrize("dest", ["a.myshopify.com", "https://a.myshopify.com", "HTTPS://A.myshopify.com/"])
+@pytest.mark.parametrize(
+    "dest", ["a.myshopify.com", "https://a.myshopify.com", "HTTPS://A.myshopify.com/"]
+)
 def test_dest_with_or_without_scheme(dest: str) -> None:
     assert decode(jwt.encode(claims(dest=dest), SECRET, algorithm="HS256")).shop_domain == (
         "a.myshopify.com"
@@ -64,16 +66,25 @@ def test_clock_skew_within_ten_seconds_is_tolerated() -> None:
 @pytest.mark.parametrize(
     "token",
     [
-        pytest.param(jwt.encode(claims(), "shpss_someone_elses_secret_0123456789", algorithm="HS256"),
-                     id="forged"),
-        pytest.param(jwt.encode(claims(exp=int(time.time()) - 30), SECRET, algorithm="HS256"),
-                     id="expired"),
-        pytest.param(jwt.encode(claims(nbf=int(time.time()) + 60), SECRET, algorithm="HS256"),
-                     id="not-yet-valid"),
+        pytest.param(
+            jwt.encode(claims(), "shpss_someone_elses_secret_0123456789", algorithm="HS256"),
+            id="forged",
+        ),
+        pytest.param(
+            jwt.encode(claims(exp=int(time.time()) - 30), SECRET, algorithm="HS256"), id="expired"
+        ),
+        pytest.param(
+            jwt.encode(claims(nbf=int(time.time()) + 60), SECRET, algorithm="HS256"),
+            id="not-yet-valid",
+        ),
         pytest.param(jwt.encode(claims(sub=None), SECRET, algorithm="HS256"), id="no-sub"),
-        pytest.param(jwt.encode(claims(sub="gid://shopify/Shop/42"), SECRET, algorithm="HS256"),
-                     id="sub-not-a-customer"),
-        pytest.param(jwt.encode(claims(aud="other-app"), SECRET, algorithm="HS256"), id="wrong-aud"),
+        pytest.param(
+            jwt.encode(claims(sub="gid://shopify/Shop/42"), SECRET, algorithm="HS256"),
+            id="sub-not-a-customer",
+        ),
+        pytest.param(
+            jwt.encode(claims(aud="other-app"), SECRET, algorithm="HS256"), id="wrong-aud"
+        ),
         pytest.param(jwt.encode(claims(dest=None), SECRET, algorithm="HS256"), id="no-dest"),
         pytest.param(jwt.encode(claims(), None, algorithm="none"), id="alg-none"),
         pytest.param(jwt.encode(claims(), SECRET * 2, algorithm="HS512"), id="other-alg"),

@@ -1,0 +1,47 @@
+"""The embedded default: SQLite, migrated by the CLI, tasks in-process. A first run works."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import inspect
+
+from shopify_loyalty import create_app
+from shopify_loyalty.cli.db import alembic_config
+from shopify_loyalty.config import Settings
+from tests.conftest import auth
+
+
+def test_migrations_run_on_sqlite_and_a_redemption_completes(
+    tmp_path: Path, settings: Settings
+) -> None:
+    url = f"sqlite:///{tmp_path / 'loyalty.db'}"
+    app = create_app(replace(settings, database_url=url))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    db = app.extensions["loyalty_db"]
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"shops", "customers", "point_transactions", "rewards", "outbox"} <= tables
+
+    domain = "first-run.myshopify.com"
+    for args in (
+        ["shops", "add", domain, "--access-token", "shpat_x"],
+        ["points", "adjust", domain, "7", "1000", "--reason", "welcome"],
+    ):
+        assert runner.invoke(args=args).exit_code == 0
+    rule = json.loads(runner.invoke(args=[
+        "redeem-rules", "add", domain, "--name", "Ten off", "--kind", "FIXED_AMOUNT",
+        "--points", "400", "--value", "10.00",
+    ]).stdout)
+    response = app.test_client().post("/loyalty/cp/api/redeem-points",
+                                      json={"redeemRuleId": rule["id"]}, headers=auth(domain, 7))
+    assert response.status_code == 200, response.json
+    assert response.json["availablePoints"] == 600
+    assert response.json["rewards"][0]["amount"] == 10.0
+
+    command.downgrade(alembic_config(url), "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    db.dispose()
