@@ -52,8 +52,8 @@ class Delivery:
     payload: Any
 
 
-def receive(session: Session, delivery: Delivery) -> WebhookEvent | None:
-    """Store the delivery and queue its processing; None when there is nothing to do.
+def receive(session: Session, delivery: Delivery) -> int | None:
+    """Store the delivery and queue its processing; its event id, or None when ignored.
 
     Nothing is stored for a duplicate webhook id, an unknown shop, or an uninstalled shop
     (except the privacy topics). A topic we do not handle is stored as PROCESSED.
@@ -80,7 +80,7 @@ def receive(session: Session, delivery: Delivery) -> WebhookEvent | None:
         return None
     if handled:
         outbox.enqueue(session, shop.id, PROCESS_WEBHOOK, event_id)
-    return session.get_one(WebhookEvent, event_id)
+    return int(event_id)
 
 
 def process_event(session: Session, event_id: int, now: datetime) -> None:
