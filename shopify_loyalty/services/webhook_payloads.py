@@ -56,7 +56,6 @@ class RefundFacts:
     id: int
     order_id: int
     subtotal: Decimal  # the refunded line items' subtotals
-    tax: Decimal
 
 
 def _object(payload: Any, what: str = "payload") -> Mapping[str, Any]:
@@ -161,14 +160,10 @@ def refund_facts(payload: Any) -> RefundFacts:
     lines = data.get("refund_line_items") or []
     if not isinstance(lines, list):
         raise WebhookPayloadError("refund_line_items is not a list.")
-    subtotal, tax = Decimal("0"), Decimal("0")
-    for line in lines:
-        item = _object(line, "refund line item")
-        subtotal += _money(item, "subtotal")
-        tax += _money(item, "total_tax")
+    subtotal = sum((_money(_object(line, "refund line item"), "subtotal") for line in lines),
+                   Decimal("0"))
     return RefundFacts(
-        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"),
-        subtotal=subtotal, tax=tax,
+        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"), subtotal=subtotal
     )
 
 
