@@ -52,11 +52,12 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     celery_app.loader.import_default_modules()
     db.dispatcher = OutboxDispatcher(celery_app, db)
 
-    from shopify_loyalty.api import health, storefront
+    from shopify_loyalty.api import health, storefront, webhooks
 
     api = LoyaltyApi(app)
     api.register_blueprint(storefront.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(webhooks.blp)
 
     register_error_handlers(app)
 

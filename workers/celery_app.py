@@ -7,6 +7,8 @@
 from celery import Celery
 
 from shopify_loyalty import create_app
+from workers.schedule import BEAT_SCHEDULE
 
 flask_app = create_app()
 celery: Celery = flask_app.extensions["celery"]
+celery.conf.beat_schedule = BEAT_SCHEDULE

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import Database
+from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.errors import LoyaltyError
 from shopify_loyalty.models import Reward
+from shopify_loyalty.services import pending_points, webhooks
 
 log = logging.getLogger(__name__)
+
+# Shopify's own retry window is 4 hours; ours (backoff 2, 4, … capped at 10 minutes) gives
+# a database or deadlock hiccup about half an hour before the operator has to look.
+WEBHOOK_MAX_RETRIES = 6
+WEBHOOK_BACKOFF_MAX_SECONDS = 600
+# Customers approved per beat run; the next run takes the rest.
+APPROVAL_BATCH = 1000
 
 
 def _db() -> Database:
@@ -32,3 +42,50 @@ def _log_reward(session: Session, reward_id: int) -> None:
         log.warning("fulfil_reward: no reward %s", reward_id)
         return
     log.info("fulfil_reward: reward %s is %s", reward_id, reward.fulfillment_status.value)
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.process_webhook",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    max_retries=WEBHOOK_MAX_RETRIES,
+    retry_backoff=True,
+    retry_backoff_max=WEBHOOK_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+)
+def process_webhook(self: Any, event_id: int) -> None:
+    """Apply a stored webhook event; a failure is retried, then left FAILED with its error.
+
+    A payload we cannot use (LoyaltyError) fails at once: a retry would read the same bytes.
+    """
+    db = _db()
+    try:
+        with db.unit_of_work() as session:
+            webhooks.process_event(session, event_id, utcnow())
+    except LoyaltyError as exc:
+        log.warning("webhook event %s failed: %s", event_id, exc)
+        with db.unit_of_work() as session:
+            webhooks.record_failure(session, event_id, f"{exc.code}: {exc.detail}", final=True)
+    except Exception as exc:
+        final = self.request.retries >= self.max_retries
+        with db.unit_of_work() as session:
+            webhooks.record_failure(session, event_id, f"{type(exc).__name__}: {exc}", final)
+        if final:
+            log.exception("webhook event %s failed for good", event_id)
+            return
+        raise
+
+
+@shared_task(name="loyalty.approve_pending_points", acks_late=True)  # type: ignore[untyped-decorator]
+def approve_pending_points() -> int:
+    """Approve pending points whose delay has passed; one transaction per customer."""
+    db = _db()
+    now = utcnow()
+    with db.unit_of_work() as session:
+        customer_ids = list(pending_points.customers_due(session, now, APPROVAL_BATCH))
+    approved = 0
+    for customer_id in customer_ids:
+        with db.unit_of_work() as session:
+            approved += pending_points.approve_due(session, customer_id, now)
+    return approved

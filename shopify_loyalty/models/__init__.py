@@ -1,8 +1,10 @@
 """The ORM model, one module per aggregate. Every table carries ``shop_id``."""
 
 from shopify_loyalty.models.customer import Customer, CustomerStatus
+from shopify_loyalty.models.data_export import DataExport
 from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
+from shopify_loyalty.models.order_points import OrderPoints
 from shopify_loyalty.models.outbox import OutboxMessage
 from shopify_loyalty.models.reward import FulfillmentStatus, Reward, RewardStatus, RewardType
 from shopify_loyalty.models.rule import (
@@ -20,6 +22,7 @@ __all__ = [
     "ApiKey",
     "Customer",
     "CustomerStatus",
+    "DataExport",
     "EarnRule",
     "EarnRuleKind",
     "FulfillmentStatus",
@@ -27,6 +30,7 @@ __all__ = [
     "LedgerKind",
     "LedgerStatus",
     "LimitInterval",
+    "OrderPoints",
     "OutboxMessage",
     "PointTransaction",
     "RedeemRule",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.db import upsert_insert, utcnow
 from shopify_loyalty.errors import NotFoundError, UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
+from shopify_loyalty.services.profiles import apply_profile
+from shopify_loyalty.services.signup import award_signup
+from shopify_loyalty.services.webhook_payloads import CustomerProfile
 
 
 def installed_shop(session: Session, domain: str) -> Shop:
@@ -34,19 +37,28 @@ def find_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Cus
     ).first()
 
 
-def enrol(session: Session, shop: Shop, shopify_customer_id: int) -> Customer:
+def enrol(
+    session: Session, shop: Shop, shopify_customer_id: int, profile: CustomerProfile | None = None
+) -> Customer:
     """The shop's customer with this Shopify id, created ACTIVE on first contact.
 
-    Concurrent first contacts create one row: the insert skips on the unique key.
+    Concurrent first contacts create one row: the insert skips on the unique key, and only
+    the call that inserted it applies ``profile`` (so exclusion tags count) and awards the
+    sign-up points. Raises InsufficientPointsError only if the ledger is inconsistent.
     """
     customer = find_customer(session, shop, shopify_customer_id)
     if customer is not None:
         return customer
-    session.execute(
+    inserted = session.execute(
         upsert_insert(session, Customer)
         .values(shop_id=shop.id, shopify_customer_id=shopify_customer_id)
         .on_conflict_do_nothing(index_elements=["shop_id", "shopify_customer_id"])
-    )
+        .returning(Customer.id)
+    ).first()
     customer = find_customer(session, shop, shopify_customer_id)
     assert customer is not None
+    if inserted is not None:
+        if profile is not None:
+            apply_profile(shop, customer, profile)
+        award_signup(session, shop, customer, utcnow())
     return customer

@@ -1,0 +1,202 @@
+"""Benchmark: signed ``orders/paid`` deliveries from concurrent senders, loopback only.
+
+Starts the app under gunicorn and a Celery worker (REDIS_URL set, so processing leaves the
+request), sends a bounded number of deliveries from N sender threads, and reports the
+acknowledgements per second, the acknowledgement latency (p50, p99), and the worker's
+processing rate (orders/s). Every process it starts, it stops.
+
+    PYTHONPATH=. python bench/webhooks.py [--database-url URL] [--deliveries 4000]
+
+The database is migrated and its loyalty tables are emptied first: never point it at data
+you want to keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from shopify_loyalty.cli.db import alembic_config
+from shopify_loyalty.shopify.webhook_hmac import sign_webhook
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-0123456789abcdef"
+SHOP = "bench-shop.myshopify.com"
+# Shopify's ids are beyond 2**53: send real-sized ones.
+FIRST_ORDER_ID = 820982911946154508
+FIRST_CUSTOMER_ID = 115310627314723954
+CUSTOMERS = 500
+# Limits on every wait, so a broken run ends instead of hanging.
+STARTUP_SECONDS = 30
+PROCESSING_SECONDS = 600
+REQUEST_TIMEOUT_SECONDS = 10
+
+
+def prepare_database(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE shops, outbox RESTART IDENTITY CASCADE"))
+        shop_id = connection.execute(text(
+            "INSERT INTO shops (domain, currency, needs_reauth, installed_at, settings,"
+            " created_at) VALUES (:d, 'USD', false, now(), '{}', now()) RETURNING id"
+        ), {"d": SHOP}).scalar_one()
+        connection.execute(text(
+            "INSERT INTO earn_rules (shop_id, kind, points_per_unit, include_shipping,"
+            " include_tax, pending_days, active, created_at, updated_at)"
+            " VALUES (:s, 'PURCHASE', 1, false, false, 0, true, now(), now())"
+        ), {"s": shop_id})
+    engine.dispose()
+
+
+def order_body(n: int) -> bytes:
+    customer_id = FIRST_CUSTOMER_ID + n % CUSTOMERS
+    subtotal = f"{20 + n % 180}.{n % 100:02d}"
+    return json.dumps({
+        "id": FIRST_ORDER_ID + n, "name": f"#{1000 + n}", "financial_status": "paid",
+        "created_at": "2026-11-22T10:00:00-05:00", "cancelled_at": None,
+        "currency": "USD", "taxes_included": False, "discount_codes": [],
+        "subtotal_price": subtotal,
+        "subtotal_price_set": {"shop_money": {"amount": subtotal, "currency_code": "USD"}},
+        "total_tax": "0.00", "shipping_lines": [],
+        "customer": {"id": customer_id, "email": f"c{customer_id}@example.com",
+                     "first_name": "Bench", "last_name": str(n % CUSTOMERS), "tags": ""},
+        "line_items": [{"id": n + 1, "price": subtotal, "quantity": 1}],
+    }).encode()
+
+
+def send(url: str, numbers: range, latencies: list[float], failures: list[str]) -> None:
+    with requests.Session() as http:
+        for n in numbers:
+            body = order_body(n)
+            headers = {
+                "Content-Type": "application/json", "X-Shopify-Topic": "orders/paid",
+                "X-Shopify-Shop-Domain": SHOP, "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                "X-Shopify-Hmac-Sha256": sign_webhook(body, SECRET),
+            }
+            started = time.perf_counter()
+            try:
+                response = http.post(url, data=body, headers=headers,
+                                     timeout=REQUEST_TIMEOUT_SECONDS)
+                status = str(response.status_code)
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            latencies.append(time.perf_counter() - started)
+            if status != "200":
+                failures.append(status)
+
+
+def wait_healthy(base: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the app did not become healthy")
+
+
+def wait_processed(url: str, expected: int) -> dict[str, Any]:
+    engine = create_engine(url)
+    deadline = time.monotonic() + PROCESSING_SECONDS
+    query = text("SELECT count(*) FILTER (WHERE status = 'PROCESSED'),"
+                 " count(*) FILTER (WHERE status = 'FAILED'),"
+                 " extract(epoch FROM max(processed_at) - min(processed_at)),"
+                 " extract(epoch FROM max(processed_at) - min(received_at))"
+                 " FROM webhook_events")
+    try:
+        while True:
+            with engine.connect() as connection:
+                done, failed, span, end_to_end = connection.execute(query).one()
+                balanced = connection.execute(text(
+                    "SELECT count(*) FROM customers c WHERE c.available_points <>"
+                    " (SELECT coalesce(sum(points), 0) FROM point_transactions p"
+                    "  WHERE p.customer_id = c.id AND p.status = 'APPROVED')")).scalar_one()
+            if done + failed >= expected or time.monotonic() > deadline:
+                return {"processed": done, "failed": failed,
+                        "worker_orders_per_s": round(done / float(span), 1) if span else None,
+                        "end_to_end_seconds": round(float(end_to_end or 0), 2),
+                        "customers_off_balance": balanced}
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--deliveries", type=int, default=4000)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument("--celery-concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    prepare_database(args.database_url)
+    redis.Redis.from_url(args.redis_url).flushdb()  # the bench's own Redis DB: stale tasks
+    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
+           "RATELIMIT_ENABLED": "0", "SHOPIFY_API_SECRET": SECRET,
+           "PYTHONPATH": str(ROOT)}
+    bin_dir = Path(sys.executable).parent
+    base = f"http://127.0.0.1:{args.port}"
+    processes = [
+        subprocess.Popen([str(bin_dir / "gunicorn"), "-w", str(args.gunicorn_workers),
+                          "--threads", str(args.gunicorn_threads), "-b",
+                          f"127.0.0.1:{args.port}", "--log-level", "warning", "app:app"],
+                         cwd=ROOT, env=env),
+        subprocess.Popen([str(bin_dir / "celery"), "-A", "workers.celery_app", "worker",
+                          "-c", str(args.celery_concurrency), "--loglevel", "warning"],
+                         cwd=ROOT, env=env),
+    ]
+    try:
+        wait_healthy(base)
+        latencies: list[float] = []
+        failures: list[str] = []
+        per_sender = args.deliveries // args.senders
+        threads = [threading.Thread(target=send, args=(
+            f"{base}/webhooks", range(i * per_sender, (i + 1) * per_sender), latencies,
+            failures)) for i in range(args.senders)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        sent = per_sender * args.senders
+        quantiles = statistics.quantiles(latencies, n=100)
+        report = {
+            "deliveries": sent, "senders": args.senders, "non_200": len(failures),
+            "acks_per_s": round(sent / elapsed, 1),
+            "ack_p50_ms": round(quantiles[49] * 1000, 1),
+            "ack_p99_ms": round(quantiles[98] * 1000, 1),
+            **wait_processed(args.database_url, sent - len(failures)),
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

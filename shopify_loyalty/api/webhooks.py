@@ -1,0 +1,75 @@
+"""``POST /webhooks``: Shopify's deliveries, every topic, verified over the raw body.
+
+A plain Flask blueprint, not flask-smorest: the signature covers the exact bytes Shopify
+sent, so the body must be read raw before anything parses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+
+from flask import Blueprint, Response, request
+
+from shopify_loyalty.api.context import database, settings
+from shopify_loyalty.errors import InvalidJsonError, UnauthorizedError, ValidationError
+from shopify_loyalty.services import webhooks
+from shopify_loyalty.shopify.webhook_hmac import verify_webhook
+
+log = logging.getLogger(__name__)
+blp = Blueprint("webhooks", __name__)
+
+# Shopify's largest payloads (orders with hundreds of lines) stay well below this; the
+# app-wide limit (1 MB) is for the JSON API and would refuse some real orders.
+MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9.-]{0,250}$")
+_HEADER_VALUE = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def _required(name: str) -> str:
+    value = request.headers.get(name, "").strip()
+    if not _HEADER_VALUE.match(value):
+        raise ValidationError(errors={name: ["Missing or malformed."]})
+    return value
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+@blp.post("/webhooks")
+def receive() -> Response:
+    """200 once stored (or a duplicate, or for a shop we do not serve); 401 bad signature.
+
+    Errors: 401 `unauthorized`, 413 body over 10 MB, 400 `invalid_json`, 422
+    `validation_error` (a missing Shopify header).
+    """
+    request.max_content_length = MAX_WEBHOOK_BYTES
+    body = request.get_data(cache=False)
+    if not verify_webhook(body, request.headers.get("X-Shopify-Hmac-Sha256"),
+                          settings().api_secrets):
+        raise UnauthorizedError("Webhook signature does not match.")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise InvalidJsonError() from exc
+    domain = _required("X-Shopify-Shop-Domain").lower()
+    if not _SHOP_DOMAIN.match(domain):
+        raise ValidationError(errors={"X-Shopify-Shop-Domain": ["Not a shop domain."]})
+    delivery = webhooks.Delivery(
+        topic=_required("X-Shopify-Topic").lower(),
+        shop_domain=domain,
+        webhook_id=_required("X-Shopify-Webhook-Id"),
+        event_id=request.headers.get("X-Shopify-Event-Id", "")[:128] or None,
+        triggered_at=_timestamp(request.headers.get("X-Shopify-Triggered-At")),
+        payload=payload,
+    )
+    with database().unit_of_work() as session:
+        webhooks.receive(session, delivery)
+    return Response(status=200)

@@ -1,0 +1,104 @@
+"""Shopify webhook deliveries for tests: real payload shapes, exact ids, signed bodies.
+
+The published samples (tests/data) lost their ids' precision (JavaScript numbers), so every
+builder sets its ids explicitly; these are exact 64-bit values, beyond 2**53.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from shopify_loyalty.shopify.webhook_hmac import sign_webhook
+from tests.conftest import API_SECRET
+
+DATA = Path(__file__).parent / "data"
+ORDER_ID = 820982911946154508
+CUSTOMER_ID = 115310627314723954
+REFUND_ID = 890088186047892319
+
+
+@cache
+def _sample(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / name).read_text())
+    return data
+
+
+def _money(amount: str) -> dict[str, Any]:
+    return {kind: {"amount": amount, "currency_code": "USD"}
+            for kind in ("shop_money", "presentment_money")}
+
+
+def customer(customer_id: int = CUSTOMER_ID, email: str = "john@example.com",
+             tags: str = "", first_name: str = "John", last_name: str = "Smith") -> dict[str, Any]:
+    data = copy.deepcopy(_sample("orders_create_sample.json")["customer"])
+    data.update(id=customer_id, admin_graphql_api_id=f"gid://shopify/Customer/{customer_id}",
+                email=email, tags=tags, first_name=first_name, last_name=last_name)
+    data["default_address"]["customer_id"] = customer_id
+    return data
+
+
+def order(order_id: int = ORDER_ID, customer_id: int | None = CUSTOMER_ID,
+          subtotal: str = "100.00", shipping: str = "10.00", tax: str = "0.00",
+          codes: tuple[str, ...] = (), financial_status: str = "paid",
+          **fields: Any) -> dict[str, Any]:
+    data = copy.deepcopy(_sample("orders_create_sample.json"))
+    data.update(
+        id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}",
+        name=f"#{order_id % 10000}", cancelled_at=None, cancel_reason=None,
+        financial_status=financial_status, fulfillment_status=None,
+        customer=customer(customer_id) if customer_id else None,
+        discount_codes=[{"code": code, "amount": "5.00", "type": "fixed_amount"}
+                        for code in codes],
+        subtotal_price=subtotal, subtotal_price_set=_money(subtotal),
+        total_tax=tax, total_tax_set=_money(tax),
+        total_price=str(Decimal(subtotal) + Decimal(shipping) + Decimal(tax)),
+    )
+    data["shipping_lines"][0].update(discounted_price=shipping,
+                                     discounted_price_set=_money(shipping))
+    data.update(fields)
+    return data
+
+
+def refund(order_id: int = ORDER_ID, refund_id: int = REFUND_ID,
+           subtotals: tuple[str, ...] = ("50.00",)) -> dict[str, Any]:
+    data = copy.deepcopy(_sample("refunds_create_sample.json"))
+    template = data["refund_line_items"][0]
+    lines = []
+    for n, amount in enumerate(subtotals):
+        line = copy.deepcopy(template)
+        line.update(id=refund_id + n + 1, subtotal=float(amount), subtotal_set=_money(amount))
+        lines.append(line)
+    data.update(id=refund_id, admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+                order_id=order_id, refund_line_items=lines)
+    for transaction in data["transactions"]:
+        transaction["order_id"] = order_id
+    return data
+
+
+def deliver(client: FlaskClient, shop_domain: str, topic: str, payload: Any, *,
+            webhook_id: str | None = None, secret: str | None = API_SECRET,
+            body: bytes | None = None, **headers: str) -> TestResponse:
+    """POST a delivery as Shopify sends it: the raw JSON body signed with ``secret``."""
+    raw = body if body is not None else json.dumps(payload).encode()
+    sent = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": shop_domain,
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": "2026-11-22T10:00:00.123456Z",
+        "X-Shopify-API-Version": "2026-10",
+    }
+    if secret is not None:
+        sent["X-Shopify-Hmac-Sha256"] = sign_webhook(raw, secret)
+    sent.update({name.replace("_", "-"): value for name, value in headers.items()})
+    return client.post("/webhooks", data=raw, headers=sent)
