@@ -9,7 +9,7 @@ which truncates every table afterwards.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -64,6 +64,22 @@ def app(settings: Settings) -> Iterator[Flask]:
     flask_app = create_app(settings, TESTING=True)
     yield flask_app
     flask_app.extensions["loyalty_db"].dispose()
+
+
+@pytest.fixture
+def make_app(app: Flask) -> Iterator[Callable[[Settings], Flask]]:
+    """Builds extra apps (other settings); the test app's Celery stays the default after."""
+    made: list[Flask] = []
+
+    def make(settings: Settings) -> Flask:
+        made.append(create_app(settings))
+        return made[-1]
+
+    yield make
+    for other in made:
+        other.extensions["loyalty_db"].dispose()
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
 
 
 @pytest.fixture(scope="session")

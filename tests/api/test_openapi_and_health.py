@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
 
 
@@ -37,17 +37,20 @@ def test_healthz_is_200_when_the_database_answers(client: FlaskClient) -> None:
     assert response.json == {"status": "ok", "checks": {"database": "ok"}}
 
 
-def test_healthz_checks_redis_when_configured(settings: Settings) -> None:
-    up = create_app(replace(settings, redis_url="redis://127.0.0.1:6379/15"))
+def test_healthz_checks_redis_when_configured(
+    settings: Settings, make_app: Callable[[Settings], Flask]
+) -> None:
+    up = make_app(replace(settings, redis_url="redis://127.0.0.1:6379/15"))
     assert up.test_client().get("/healthz").json["checks"] == {"database": "ok", "redis": "ok"}
-    up.extensions["loyalty_db"].dispose()
 
 
-def test_healthz_is_503_when_a_dependency_is_down(settings: Settings) -> None:
+def test_healthz_is_503_when_a_dependency_is_down(
+    settings: Settings, make_app: Callable[[Settings], Flask]
+) -> None:
     nothing_listens = "127.0.0.1:1"
     apps: list[Flask] = [
-        create_app(replace(settings, redis_url=f"redis://{nothing_listens}/0")),
-        create_app(replace(
+        make_app(replace(settings, redis_url=f"redis://{nothing_listens}/0")),
+        make_app(replace(
             settings, database_url=f"postgresql+psycopg://postgres@{nothing_listens}/test"
         )),
     ]
@@ -56,4 +59,3 @@ def test_healthz_is_503_when_a_dependency_is_down(settings: Settings) -> None:
         assert response.status_code == 503
         assert response.json["status"] == "unavailable"
         assert "unreachable" in response.json["checks"].values()
-        app.extensions["loyalty_db"].dispose()

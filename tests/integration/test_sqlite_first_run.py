@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from alembic import command
+from flask import Flask
 from sqlalchemy import inspect
 
-from shopify_loyalty import create_app
 from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.config import Settings
 from tests.conftest import auth
 
 
 def test_migrations_run_on_sqlite_and_a_redemption_completes(
-    tmp_path: Path, settings: Settings
+    tmp_path: Path, settings: Settings, make_app: Callable[[Settings], Flask]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'loyalty.db'}"
-    app = create_app(replace(settings, database_url=url))
+    app = make_app(replace(settings, database_url=url))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     db = app.extensions["loyalty_db"]
@@ -44,4 +45,3 @@ def test_migrations_run_on_sqlite_and_a_redemption_completes(
 
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-    db.dispose()
