@@ -55,7 +55,14 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     celery_app.loader.import_default_modules()
     db.dispatcher = OutboxDispatcher(celery_app, db)
 
-    from shopify_loyalty.api import health, install, storefront
+    from shopify_loyalty.api import (
+        admin,
+        admin_customers,
+        external,
+        health,
+        install,
+        storefront,
+    )
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services import shop_tokens
 
@@ -69,7 +76,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     ))
 
     api = LoyaltyApi(app)
-    for blueprint in (storefront.blp, install.blp):
+    for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp, external.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
 
