@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         AdminEndpoint(settings.shopify_admin_base_url, settings.shopify_api_version),
     ))
 
+    from shopify_loyalty.api.ratelimit import init_limiter
+
+    init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp, external.blp):
         api.register_blueprint(blueprint)
