@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api import (
         admin,
         admin_customers,
+        admin_exports,
         external,
         health,
         install,
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
-    for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp, external.blp):
+    for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp,
+                      admin_exports.blp, external.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
 
