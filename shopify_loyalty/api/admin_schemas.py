@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -16,11 +17,19 @@ from shopify_loyalty.models import (
     RedeemRuleKind,
 )
 
+MAX_MONEY = 10**9
+
+
+def _money_range(value: Decimal) -> None:
+    # A plain function, not validate.Range: apispec would print a Decimal bound as a
+    # string, which is not a valid OpenAPI minimum.
+    if not 0 <= value <= MAX_MONEY:
+        raise ValidationError(f"From 0 to {MAX_MONEY}.")
+
 
 def money(**kwargs: Any) -> fields.Decimal:
     """An amount of money: not negative, two places, never NaN or infinite."""
-    return fields.Decimal(places=2, allow_nan=False, validate=validate.Range(min=0, max=10**9),
-                          **kwargs)
+    return fields.Decimal(places=2, allow_nan=False, validate=_money_range, **kwargs)
 
 
 def _ids(**kwargs: Any) -> fields.List[Any]:
