@@ -11,6 +11,9 @@ from flask_smorest import Api
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import register_error_handlers
+from shopify_loyalty.shopify.install_calls import AdminEndpoint
+from shopify_loyalty.shopify.oauth import AppCredentials
+from shopify_loyalty.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +55,35 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     celery_app.loader.import_default_modules()
     db.dispatcher = OutboxDispatcher(celery_app, db)
 
-    from shopify_loyalty.api import health, storefront, webhooks
+    from shopify_loyalty.api import (
+        admin,
+        admin_customers,
+        admin_exports,
+        external,
+        health,
+        install,
+        storefront,
+        webhooks,
+    )
+    from shopify_loyalty.api.single_use import single_use_for
+    from shopify_loyalty.services import shop_tokens
 
+    shopify_app = AppCredentials(settings.shopify_api_key, settings.api_secrets,
+                                 settings.shopify_admin_base_url)
+    app.extensions["loyalty_shopify_app"] = shopify_app
+    app.extensions["loyalty_single_use"] = single_use_for(settings.redis_url)
+    shop_tokens.configure(db, shop_tokens.TokenContext(
+        shopify_app, TokenCipher(settings.token_encryption_key),
+        AdminEndpoint(settings.shopify_admin_base_url, settings.shopify_api_version),
+    ))
+
+    from shopify_loyalty.api.ratelimit import init_limiter
+
+    init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
-    api.register_blueprint(storefront.blp)
+    for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp,
+                      admin_exports.blp, external.blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blp)
 

@@ -137,3 +137,31 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+class ShopNeedsReauthError(LoyaltyError):
+    """The shop's tokens are gone or refused: only a new install (OAuth) brings them back."""
+
+    status = 401
+    code = "shop_needs_reauth"
+    message = "The shop must re-authorise the app."
+
+
+class ShopifyUnavailableError(LoyaltyError):
+    """Shopify did not answer, or answered 5xx: try again later."""
+
+    status = 502
+    code = "shopify_unavailable"
+    message = "Shopify could not be reached; try again shortly."
+
+
+class ConflictError(LoyaltyError):
+    status = 409
+    code = "conflict"
+    message = "The resource is not in a state that allows this."
+
+
+class RateLimitedError(LoyaltyError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many requests; slow down."

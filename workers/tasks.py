@@ -10,9 +10,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
-from shopify_loyalty.errors import LoyaltyError
+from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.models import Reward
-from shopify_loyalty.services import pending_points, webhooks
+from shopify_loyalty.services import pending_points, rewards_admin, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +89,18 @@ def approve_pending_points() -> int:
         with db.unit_of_work() as session:
             approved += pending_points.approve_due(session, customer_id, now)
     return approved
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.deactivate_discount", acks_late=True, bind=True, max_retries=8,
+)
+def deactivate_discount(self: Any, reward_id: int) -> None:
+    """Deactivate a refunded reward's discount code in Shopify (idempotent)."""
+    try:
+        rewards_admin.deactivate_reward_discount(_db(), reward_id)
+    except ShopNeedsReauthError:
+        # Nothing to retry until the merchant re-installs; the code stays single-use and
+        # limited to this customer meanwhile.
+        log.warning("deactivate_discount: shop of reward %s needs re-auth", reward_id)
+    except ShopifyUnavailableError as exc:
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc

@@ -1,13 +1,23 @@
-"""What every request needs: the database, the settings, and the signed-in customer."""
+"""What every request needs: the database, the settings, and who is calling (a customer,
+the embedded admin of a shop, or a shop's external API key)."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
+from sqlalchemy import select
 
 from shopify_loyalty.config import Settings
-from shopify_loyalty.db import Database
+from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import UnauthorizedError
-from shopify_loyalty.shopify.auth import CustomerClaims, SessionTokenError, decode_customer_token
+from shopify_loyalty.models import Shop
+from shopify_loyalty.services import api_keys, installation
+from shopify_loyalty.shopify import oauth
+from shopify_loyalty.shopify.auth import (
+    CustomerClaims,
+    SessionTokenError,
+    decode_admin_token,
+    decode_customer_token,
+)
 
 
 def database() -> Database:
@@ -33,3 +43,53 @@ def customer_claims() -> CustomerClaims:
         )
     except SessionTokenError as exc:
         raise UnauthorizedError(f"Invalid session token: {exc}.") from exc
+
+
+def bearer_token() -> str:
+    """Raises UnauthorizedError."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("Send the session token as 'Authorization: Bearer …'.")
+    return token.strip()
+
+
+def admin_shop_id() -> int:
+    """The embedded admin's shop, from its App Bridge session token.
+
+    A shop with no usable stored token gets one by token exchange on this first request
+    (https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/token-exchange).
+    Raises UnauthorizedError, ShopifyUnavailableError.
+    """
+    if "admin_shop_id" in g:
+        return int(g.admin_shop_id)
+    token = bearer_token()
+    config = settings()
+    try:
+        claims = decode_admin_token(token, api_key=config.shopify_api_key,
+                                    secrets=config.api_secrets)
+    except SessionTokenError as exc:
+        raise UnauthorizedError(f"Invalid session token: {exc}.") from exc
+    db = database()
+    with db.unit_of_work() as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == claims.shop_domain)).first()
+        ready = shop is not None and shop.installed and shop.access_token_enc is not None \
+            and not shop.needs_reauth
+        shop_id = shop.id if shop is not None and ready else None
+    if shop_id is None:
+        try:
+            shop_id = installation.install_by_token_exchange(
+                db, claims.shop_domain, token, utcnow()
+            )
+        except oauth.TokenRefusedError as exc:
+            raise UnauthorizedError("Shopify refused the session token.") from exc
+    g.admin_shop_id = shop_id
+    return shop_id
+
+
+def external_shop_id() -> int:
+    """The shop whose ``X-API-Key`` this is. Raises UnauthorizedError."""
+    key = request.headers.get("X-API-Key", "").strip()
+    if not key:
+        raise UnauthorizedError("Send your API key as 'X-API-Key'.")
+    with database().unit_of_work() as session:
+        return api_keys.shop_for_key(session, key).id

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from shopify_loyalty.cli import db, earn_rules, points, privacy, rules, shops, tokens, webhooks
+from shopify_loyalty.cli import (
+    api_keys,
+    db,
+    earn_rules,
+    points,
+    privacy,
+    rules,
+    shops,
+    tokens,
+    webhooks,
+)
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token):
+    for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
+                  api_keys.api_keys):
         app.cli.add_command(group)
     for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy):
         app.cli.add_command(group)

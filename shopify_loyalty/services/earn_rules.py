@@ -1,18 +1,19 @@
-"""The merchant's earn rules: how a purchase or a sign-up earns points."""
+"""How customers earn points: the merchant's earn rules (a purchase, signing up)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.errors import ValidationError
+from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import EarnRule, EarnRuleKind, Shop
 
-# Approval delays longer than a year are a typo, not a return window.
+# Longer than any return window; a rule asking more is a typo.
 MAX_PENDING_DAYS = 365
 
 
@@ -53,7 +54,7 @@ def _errors(spec: EarnRuleSpec) -> dict[str, list[str]]:
 
 
 def create_earn_rule(session: Session, shop: Shop, spec: EarnRuleSpec) -> EarnRule:
-    """Raises ValidationError for a rule that could not earn anything."""
+    """Raises ValidationError."""
     errors = _errors(spec)
     if errors:
         raise ValidationError(errors=errors)
@@ -63,10 +64,42 @@ def create_earn_rule(session: Session, shop: Shop, spec: EarnRuleSpec) -> EarnRu
     return rule
 
 
-def earn_rules(session: Session, shop: Shop) -> Sequence[EarnRule]:
-    return session.scalars(
-        select(EarnRule).where(EarnRule.shop_id == shop.id).order_by(EarnRule.id)
-    ).all()
+def earn_rules(session: Session, shop: Shop, active_only: bool = False) -> Sequence[EarnRule]:
+    query = select(EarnRule).where(EarnRule.shop_id == shop.id)
+    if active_only:
+        query = query.where(EarnRule.active.is_(True))
+    return session.scalars(query.order_by(EarnRule.id)).all()
+
+
+def earn_rule(session: Session, shop: Shop, rule_id: int) -> EarnRule:
+    """Raises NotFoundError (another shop's rule too)."""
+    rule = session.get(EarnRule, rule_id)
+    if rule is None or rule.shop_id != shop.id:
+        raise NotFoundError("No such earn rule.")
+    return rule
+
+
+def update_earn_rule(session: Session, shop: Shop, rule_id: int,
+                     changes: dict[str, Any]) -> EarnRule:
+    """Raises NotFoundError, ValidationError (the kind cannot change)."""
+    rule = earn_rule(session, shop, rule_id)
+    if "kind" in changes and changes["kind"] is not rule.kind:
+        raise ValidationError(errors={"kind": ["A rule's kind cannot change; add a new rule."]})
+    current = {f.name: getattr(rule, f.name) for f in fields(EarnRuleSpec)}
+    errors = _errors(EarnRuleSpec(**{**current, **changes}))
+    if errors:
+        raise ValidationError(errors=errors)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    session.flush()
+    return rule
+
+
+def deactivate_earn_rule(session: Session, shop: Shop, rule_id: int) -> EarnRule:
+    """Rules are never deleted: ledger rows name them. Raises NotFoundError."""
+    rule = earn_rule(session, shop, rule_id)
+    rule.active = False
+    return rule
 
 
 def active_rule(session: Session, shop: Shop, kind: EarnRuleKind) -> EarnRule | None:

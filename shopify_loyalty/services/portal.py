@@ -89,7 +89,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInf
     return LoyaltyInfo(shop, customer, current, achievable, rewards)
 
 
-def _page(session: Session, query: Select[T], page: int, size: int) -> Page[T]:
+def page_of(session: Session, query: Select[T], page: int, size: int) -> Page[T]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = session.scalars(query.offset(page * size).limit(size)).all()
     return Page(items, total or 0)
@@ -106,7 +106,7 @@ def ledger_page(
         )
         .order_by(PointTransaction.id.desc())
     )
-    return _page(session, query, page, size)
+    return page_of(session, query, page, size)
 
 
 def rewards_page(
@@ -117,7 +117,7 @@ def rewards_page(
     )
     if status is not None:
         query = query.where(Reward.status == status)
-    return _page(session, query.order_by(Reward.id.desc()), page, size)
+    return page_of(session, query.order_by(Reward.id.desc()), page, size)
 
 
 def redeem_options(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.errors import ValidationError
+from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import (
     Customer,
     LedgerKind,
@@ -161,3 +161,38 @@ def adjust_points(
     source = ledger.Source("admin", reference or uuid.uuid4().hex)
     row = ledger.post(session, customer, LedgerKind.ADJUSTED, points, source, note=reason)
     return customer, row
+
+
+def redeem_rule(session: Session, shop: Shop, rule_id: int) -> RedeemRule:
+    """The shop's rule, active or not. Raises NotFoundError (another shop's rule too)."""
+    rule = session.get(RedeemRule, rule_id)
+    if rule is None or rule.shop_id != shop.id:
+        raise NotFoundError("No such redeem rule.")
+    return rule
+
+
+def update_redeem_rule(session: Session, shop: Shop, rule_id: int,
+                       changes: dict[str, Any]) -> RedeemRule:
+    """Change some of a rule's settings (not its kind: rewards already refer to it).
+
+    ``changes`` holds RedeemRuleSpec field names. Raises NotFoundError, ValidationError.
+    """
+    rule = redeem_rule(session, shop, rule_id)
+    if "kind" in changes and changes["kind"] is not rule.kind:
+        raise ValidationError(errors={"kind": ["A rule's kind cannot change; add a new rule."]})
+    current = {f: getattr(rule, f) for f in RedeemRuleSpec.__dataclass_fields__}
+    spec = RedeemRuleSpec(**{**current, **changes})
+    errors = _rule_errors(spec)
+    if errors:
+        raise ValidationError(errors=errors)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    session.flush()
+    return rule
+
+
+def deactivate_redeem_rule(session: Session, shop: Shop, rule_id: int) -> RedeemRule:
+    """Rules are never deleted: their rewards keep pointing at them. Raises NotFoundError."""
+    rule = redeem_rule(session, shop, rule_id)
+    rule.active = False
+    return rule

@@ -9,11 +9,14 @@ token) and https://shopify.dev/docs/apps/build/authentication-authorization/sess
 from __future__ import annotations
 
 import re
+import secrets as secrets_module
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import jwt
+from shopify.utils.shop_url import sanitize_shop_domain
 
 # Shopify's clocks and ours may disagree by a few seconds.
 LEEWAY_SECONDS = 10
@@ -84,4 +87,66 @@ def issue_customer_token(
         "nbf": now,
         "iat": now,
     }
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+@dataclass(frozen=True)
+class AdminClaims:
+    shop_domain: str
+    user_id: str | None
+
+
+def decode_admin_token(token: str, *, api_key: str, secrets: Sequence[str]) -> AdminClaims:
+    """Verify an App Bridge session token (embedded admin) against the current and old secret.
+
+    HS256 only (``alg: none`` and others are refused), ``aud`` is our API key, ``iss`` is
+    ``https://<shop>/admin`` on the same host as ``dest``, and the host is a myshopify.com
+    domain (ShopifyAPI's check). Shopify issues these for one minute; ``exp`` and ``nbf``
+    are enforced with LEEWAY_SECONDS.
+    https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens
+    Raises SessionTokenError.
+    """
+    payload = None
+    for secret in secrets:
+        try:
+            payload = jwt.decode(
+                token, secret, algorithms=["HS256"], audience=api_key, leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "nbf", "aud", "iss", "dest"]},
+            )
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as exc:
+            raise SessionTokenError(str(exc)) from exc
+    if payload is None:
+        raise SessionTokenError("signature verification failed")
+    iss, dest = payload["iss"], payload["dest"]
+    if not isinstance(iss, str) or not isinstance(dest, str):
+        raise SessionTokenError("iss and dest must be URLs")
+    issuer_host = urlsplit(iss).hostname or ""
+    dest_host = urlsplit(dest).hostname or ""
+    if not issuer_host or issuer_host != dest_host:
+        raise SessionTokenError("iss and dest name different hosts")
+    if sanitize_shop_domain(dest_host) != dest_host:
+        raise SessionTokenError("dest is not a myshopify.com shop")
+    sub = payload.get("sub")
+    return AdminClaims(shop_domain=dest_host, user_id=str(sub) if sub is not None else None)
+
+
+def issue_admin_token(shop_domain: str, *, api_key: str, secret: str, ttl: int = 60,
+                      **overrides: object) -> str:
+    """An App Bridge session token as Shopify would sign it (tests, local development)."""
+    now = int(time.time())
+    payload: dict[str, object] = {
+        "iss": f"https://{shop_domain}/admin",
+        "dest": f"https://{shop_domain}",
+        "aud": api_key,
+        "sub": "42",
+        "exp": now + ttl,
+        "nbf": now,
+        "iat": now,
+        "jti": secrets_module.token_hex(8),
+        "sid": secrets_module.token_hex(8),
+    }
+    payload.update(overrides)
     return jwt.encode(payload, secret, algorithm="HS256")

@@ -1,0 +1,101 @@
+"""The install's and the reward refund's Admin calls, over the shared cost-aware client.
+
+Errors are mapped to what the install and refund flows decide on: a rejected token
+(AdminUnauthorizedError), a refusal a retry will not fix (AdminCallError), and Shopify being
+unreachable, throttled or failing (ShopifyUnavailableError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from shopify_loyalty.errors import ShopifyUnavailableError
+from shopify_loyalty.shopify.admin import AdminClient
+from shopify_loyalty.shopify.errors import (
+    ShopifyGraphQLError,
+    ShopifyShopGone,
+    ShopifyThrottled,
+    ShopifyTransientError,
+    ShopifyUnauthorized,
+    ShopifyUserErrors,
+)
+from shopify_loyalty.shopify.shop_admin import ShopifyAdmin
+
+WEBHOOK_TOPICS = (
+    "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create",
+    "customers/create", "customers/update", "app/uninstalled",
+)
+T = TypeVar("T")
+
+
+class AdminUnauthorizedError(Exception):
+    """Shopify answered 401: the access token was rejected."""
+
+
+class AdminCallError(Exception):
+    """GraphQL errors or userErrors that a retry will not fix."""
+
+
+@dataclass(frozen=True)
+class AdminEndpoint:
+    base_url: str  # "https://{shop}"
+    api_version: str
+
+    def admin(self, shop_domain: str, token: str) -> ShopifyAdmin:
+        return ShopifyAdmin(AdminClient(
+            shop_domain, token, base_url=self.base_url, api_version=self.api_version
+        ))
+
+
+@contextmanager
+def _mapped_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ShopifyUnauthorized as exc:
+        raise AdminUnauthorizedError(what) from exc
+    except (ShopifyUserErrors, ShopifyGraphQLError, ShopifyShopGone) as exc:
+        raise AdminCallError(f"{what}: {exc}") from exc
+    except (ShopifyThrottled, ShopifyTransientError) as exc:
+        raise ShopifyUnavailableError(f"{what}: {exc}") from exc
+
+
+def _call(endpoint: AdminEndpoint, shop_domain: str, token: str, what: str,
+          operation: Callable[[ShopifyAdmin], T]) -> T:
+    with _mapped_errors(what):
+        return operation(endpoint.admin(shop_domain, token))
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    name: str
+    currency: str
+
+
+def shop_info(endpoint: AdminEndpoint, shop_domain: str, token: str) -> ShopInfo:
+    info = _call(endpoint, shop_domain, token, "shop", lambda admin: admin.shop_info())
+    return ShopInfo(name=info.name, currency=info.currency_code)
+
+
+def create_webhook_subscription(endpoint: AdminEndpoint, shop_domain: str, token: str,
+                                topic: str, callback_url: str) -> None:
+    """Subscribe ``topic`` (``orders/create``) at ``callback_url``. A subscription that exists
+    already is not an error: a re-install registers the same ones again."""
+    try:
+        _call(endpoint, shop_domain, token, f"webhookSubscriptionCreate {topic}",
+              lambda admin: admin.create_webhook_subscription(topic, callback_url))
+    except AdminCallError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ShopifyUserErrors) and all(
+            "already been taken" in error.message for error in cause.errors
+        ):
+            return
+        raise
+
+
+def deactivate_discount(endpoint: AdminEndpoint, shop_domain: str, token: str,
+                        discount_id: str) -> None:
+    _call(endpoint, shop_domain, token, "discountCodeDeactivate",
+          lambda admin: admin.deactivate_discount(discount_id))

@@ -1,0 +1,23 @@
+"""shopify.app.toml declares what the code expects."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from shopify_loyalty.config import DEFAULT_SCOPES
+from shopify_loyalty.shopify.install_calls import WEBHOOK_TOPICS
+
+TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
+
+
+def test_the_app_toml_matches_the_code() -> None:
+    config = tomllib.loads(TOML.read_text())
+    assert config["access_scopes"]["scopes"] == DEFAULT_SCOPES
+    assert config["auth"]["redirect_urls"][0].endswith("/auth/callback")
+    subscriptions = config["webhooks"]["subscriptions"]
+    topics = [t for s in subscriptions for t in s.get("topics", [])]
+    compliance = [t for s in subscriptions for t in s.get("compliance_topics", [])]
+    assert sorted(topics) == sorted(WEBHOOK_TOPICS)
+    assert sorted(compliance) == ["customers/data_request", "customers/redact", "shop/redact"]
+    assert {s["uri"] for s in subscriptions} == {"/webhooks"}
