@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy.orm import Session
 
+from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database
-from shopify_loyalty.models import Reward
+from shopify_loyalty.services import fulfilment
+from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 
 log = logging.getLogger(__name__)
+
+_ADMINS = "loyalty_shop_admins"
 
 
 def _db() -> Database:
@@ -19,16 +24,28 @@ def _db() -> Database:
     return db
 
 
-@shared_task(name="loyalty.fulfil_reward", acks_late=True)  # type: ignore[untyped-decorator]
-def fulfil_reward(reward_id: int) -> None:
-    """Create the reward's Shopify side (the fulfilment body lands with the worker issue)."""
-    with _db().unit_of_work() as session:
-        _log_reward(session, reward_id)
+def _admins() -> ShopAdmins:
+    """The process's ShopAdmins (and so its one cost bucket), made on first use."""
+    admins: ShopAdmins | None = current_app.extensions.get(_ADMINS)
+    if admins is None:
+        settings: Settings = current_app.extensions["loyalty_settings"]
+        admins = current_app.extensions[_ADMINS] = ShopAdmins.from_settings(settings)
+    return admins
 
 
-def _log_reward(session: Session, reward_id: int) -> None:
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        log.warning("fulfil_reward: no reward %s", reward_id)
-        return
-    log.info("fulfil_reward: reward %s is %s", reward_id, reward.fulfillment_status.value)
+# max_retries=None: the fulfilment bounds its own 5xx/timeout retries (in the database, so the
+# bound holds across re-sends), and throttling must never exhaust a reward's retries.
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.fulfil_reward", bind=True, acks_late=True, max_retries=None
+)
+def fulfil_reward(self: Any, reward_id: int) -> str:
+    """Create the reward's discount code or store credit in Shopify (design 5.2)."""
+    try:
+        return fulfilment.fulfil_reward(_db(), _admins(), reward_id).value
+    except fulfilment.RetryLater as later:
+        log.info("reward %s: %s", reward_id, later)
+        if self.request.is_eager:
+            # In-process mode has no broker to hold a delayed retry: Celery re-runs it at once.
+            time.sleep(later.countdown)
+        raise self.retry(countdown=later.countdown, exc=later) from later
+
