@@ -105,7 +105,7 @@ def session(db: Database, sent_tasks: SentTasks) -> Iterator[Session]:
     test_session.close()
     outer.rollback()
     connection.close()
-    db.sessions.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+    db.sessions.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

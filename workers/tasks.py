@@ -10,7 +10,8 @@ from celery import shared_task
 from flask import current_app
 
 from shopify_loyalty.config import Settings
-from shopify_loyalty.db import Database
+from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.jobs import OutboxDispatcher
 from shopify_loyalty.services import fulfilment
 from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 
@@ -49,3 +50,15 @@ def fulfil_reward(self: Any, reward_id: int) -> str:
             time.sleep(later.countdown)
         raise self.retry(countdown=later.countdown, exc=later) from later
 
+
+@shared_task(name="loyalty.relay_outbox", acks_late=True)  # type: ignore[untyped-decorator]
+def relay_outbox() -> dict[str, int]:
+    """Send what the after-commit dispatch missed and re-send rewards left PENDING too long."""
+    report = OutboxDispatcher(current_app.extensions["celery"], _db()).relay(utcnow())
+    if report.outbox_sent or report.outbox_left or report.rewards_resent:
+        log.info("relay: %s", report)
+    return {
+        "outbox_sent": report.outbox_sent,
+        "outbox_left": report.outbox_left,
+        "rewards_resent": report.rewards_resent,
+    }
