@@ -38,20 +38,15 @@ from shopify_loyalty.models import (
     Customer,
     FulfillmentStatus,
     RedeemRule,
-    RedeemRuleKind,
     Reward,
     RewardStatus,
     RewardType,
     Shop,
 )
 from shopify_loyalty.services import refunds, shop_tokens
-from shopify_loyalty.services.reward_terms import (
-    RewardNotFulfillableError,
-    RewardTerms,
-    discount_spec,
-    terms_of,
-)
+from shopify_loyalty.services.reward_terms import RewardNotFulfillableError, RewardTerms, terms_of
 from shopify_loyalty.services.shop_admin_factory import ShopAdmins
+from shopify_loyalty.services.shopify_rewards import create_in_shopify, find_in_shopify
 from shopify_loyalty.shopify.errors import (
     ShopifyError,
     ShopifyGraphQLError,
@@ -160,48 +155,6 @@ def claim(db: Database, reward_id: int, now: datetime) -> RewardTerms | Outcome:
         rule = session.get(RedeemRule, reward.redeem_rule_id) if reward.redeem_rule_id else None
         known = _known_credit_ids(session, reward) if resumed else ()
         return terms_of(reward, shop, customer, rule, resumed=resumed, known_credit_ids=known)
-
-
-def create_in_shopify(admin: ShopifyAdmin, terms: RewardTerms) -> str:
-    """The GID of the reward's discount node or store-credit transaction, made or found."""
-    if terms.reward_type is RewardType.STORE_CREDIT:
-        if terms.resumed and (found := find_in_shopify(admin, terms)) is not None:
-            return found
-        assert terms.amount is not None
-        return admin.credit_store_credit(
-            terms.shopify_customer_id, terms.amount, terms.currency, terms.expires_at
-        )
-    unit_price = None
-    if terms.kind is RedeemRuleKind.FREE_PRODUCT and terms.variant_id is not None:
-        unit_price = admin.variant_price(terms.variant_id)
-    spec = discount_spec(terms, unit_price)
-    try:
-        return admin.create_discount_code(spec)
-    except ShopifyUserErrors as refused:
-        # Our codes are random and unique per shop, so TAKEN means an earlier attempt of ours
-        # created it and its answer was lost: record that discount, do not make another.
-        if refused.codes != {"TAKEN"}:
-            raise
-        found = admin.find_discount_by_code(spec.code)
-        if found is None:
-            raise
-        log.info("reward %s: code existed already (lost answer), recorded", terms.reward_id)
-        return found
-
-
-def find_in_shopify(admin: ShopifyAdmin, terms: RewardTerms) -> str | None:
-    """The reward's discount or credit if an earlier attempt made it, else None."""
-    if terms.reward_type is RewardType.STORE_CREDIT:
-        assert terms.amount is not None
-        return admin.find_store_credit(
-            terms.shopify_customer_id,
-            terms.amount,
-            terms.currency,
-            since=terms.first_attempt_at,
-            expires_at=terms.expires_at,
-            exclude=terms.known_credit_ids,
-        )
-    return admin.find_discount_by_code(terms.code) if terms.code else None
 
 
 def after_transient(
