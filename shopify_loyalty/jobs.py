@@ -8,6 +8,9 @@ the outbox row stays unsent and the relay sends it later, and the request still 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery, Task
@@ -16,10 +19,17 @@ from flask import Flask
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, QueuedTask
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.stale_rewards import take_stale_rewards
 
 log = logging.getLogger(__name__)
 
 TASK_MODULES = ("workers.tasks",)
+# The after-commit send normally happens within milliseconds of the commit; a row still unsent
+# after this long was missed (a crash or a broker outage), not merely in flight.
+RELAY_MIN_AGE = timedelta(seconds=5)
+# Bounded batches keep each relay run short; the next run, seconds later, takes the rest.
+RELAY_BATCH = 500
+STALE_REWARDS_BATCH = 100
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
@@ -30,7 +40,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
-        broker_url=settings.redis_url or "memory://",
+        broker_url=settings.redis_url or "memory://localhost/",
         result_backend=None,
         task_ignore_result=True,
         task_always_eager=settings.tasks_eager,
@@ -45,10 +55,25 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         broker_transport_options={"socket_connect_timeout": 1, "socket_timeout": 2},
         imports=TASK_MODULES,
         timezone="UTC",
+        beat_schedule=_beat_schedule(),
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def _beat_schedule() -> dict[str, Any]:
+    # The schedule lives with the worker entry points; only its hookup is here.
+    from workers.schedule import BEAT_SCHEDULE
+
+    return dict(BEAT_SCHEDULE)
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    outbox_sent: int
+    outbox_left: int
+    rewards_resent: int
 
 
 class OutboxDispatcher:
@@ -59,7 +84,7 @@ class OutboxDispatcher:
         self.db = db
 
     def __call__(self, queued: list[QueuedTask]) -> None:
-        sent = [task.outbox_id for task in queued if self.send(task)]
+        sent = [task.outbox_id for task in queued if self.send(task.task_name, task.args)]
         if not sent:
             return
         try:
@@ -70,14 +95,47 @@ class OutboxDispatcher:
             # The tasks went out; the relay may send them again, and they are idempotent.
             log.exception("could not mark outbox rows %s sent", sent)
 
-    def send(self, task: QueuedTask) -> bool:
+    def send(self, task_name: str, args: Sequence[Any]) -> bool:
         try:
             if self.celery.conf.task_always_eager:
-                self.celery.tasks[task.task_name].apply_async(args=task.args)
+                self.celery.tasks[task_name].apply_async(args=list(args))
             else:
-                self.celery.send_task(task.task_name, args=task.args, retry=False)
+                self.celery.send_task(task_name, args=list(args), retry=False)
             return True
         except Exception:
-            log.warning("could not send %s%s; the outbox relay will", task.task_name, task.args,
+            log.warning("could not send %s%s; the outbox relay will", task_name, list(args),
                         exc_info=True)
             return False
+
+    def relay(self, now: datetime) -> RelayReport:
+        """Send the outbox rows the after-commit dispatch missed, then re-send stale rewards.
+
+        The outbox rows stay locked until their batch is marked sent, so a relay that dies
+        mid-batch leaves them for the next one (a task may then go twice; tasks are
+        idempotent). Sending stops at the first failure: the broker is down, and the next run
+        tries again.
+        """
+        sent: list[int] = []
+        left = 0
+        with self.db.unit_of_work() as session:
+            rows = outbox.claim_unsent(session, now - RELAY_MIN_AGE, RELAY_BATCH)
+            for row in rows:
+                if not self.send(row.task_name, row.args):
+                    break
+                sent.append(row.id)
+            left = len(rows) - len(sent)
+            if sent:
+                session.execute(outbox.mark_sent_statement(sent))
+        if left:
+            return RelayReport(len(sent), left, 0)
+        # Taken and committed before sending: in the in-process mode the task runs inside
+        # send() and must not wait for our lock on its reward. A send lost to a crash here
+        # only means the reward is taken again once it is stale again.
+        with self.db.unit_of_work() as session:
+            stale = take_stale_rewards(session, now, STALE_REWARDS_BATCH)
+        resent = 0
+        for reward_id in stale:
+            if not self.send(outbox.FULFIL_REWARD, [reward_id]):
+                break
+            resent += 1
+        return RelayReport(len(sent), 0, resent)

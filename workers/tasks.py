@@ -7,12 +7,13 @@ from typing import Any
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy.orm import Session
 
+from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNeedsReauthError
-from shopify_loyalty.models import Reward
-from shopify_loyalty.services import pending_points, rewards_admin, webhooks
+from shopify_loyalty.jobs import OutboxDispatcher
+from shopify_loyalty.services import fulfilment, pending_points, rewards_admin, webhooks
+from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ WEBHOOK_MAX_RETRIES = 6
 WEBHOOK_BACKOFF_MAX_SECONDS = 600
 # Customers approved per beat run; the next run takes the rest.
 APPROVAL_BATCH = 1000
+_ADMINS = "loyalty_shop_admins"
 
 
 def _db() -> Database:
@@ -29,19 +31,13 @@ def _db() -> Database:
     return db
 
 
-@shared_task(name="loyalty.fulfil_reward", acks_late=True)  # type: ignore[untyped-decorator]
-def fulfil_reward(reward_id: int) -> None:
-    """Create the reward's Shopify side (the fulfilment body lands with the worker issue)."""
-    with _db().unit_of_work() as session:
-        _log_reward(session, reward_id)
-
-
-def _log_reward(session: Session, reward_id: int) -> None:
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        log.warning("fulfil_reward: no reward %s", reward_id)
-        return
-    log.info("fulfil_reward: reward %s is %s", reward_id, reward.fulfillment_status.value)
+def _admins() -> ShopAdmins:
+    """The process's ShopAdmins (and so its one cost bucket), made on first use."""
+    admins: ShopAdmins | None = current_app.extensions.get(_ADMINS)
+    if admins is None:
+        settings: Settings = current_app.extensions["loyalty_settings"]
+        admins = current_app.extensions[_ADMINS] = ShopAdmins.from_settings(settings)
+    return admins
 
 
 @shared_task(  # type: ignore[untyped-decorator]
@@ -104,3 +100,33 @@ def deactivate_discount(self: Any, reward_id: int) -> None:
         log.warning("deactivate_discount: shop of reward %s needs re-auth", reward_id)
     except ShopifyUnavailableError as exc:
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+# max_retries=None: the fulfilment bounds its own 5xx/timeout retries (in the database, so the
+# bound holds across re-sends), and throttling must never exhaust a reward's retries.
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.fulfil_reward", bind=True, acks_late=True, max_retries=None
+)
+def fulfil_reward(self: Any, reward_id: int) -> str:
+    """Create the reward's discount code or store credit in Shopify (design 5.2)."""
+    try:
+        return fulfilment.fulfil_reward(_db(), _admins(), reward_id).value
+    except fulfilment.RetryLater as later:
+        if self.request.is_eager:
+            # In-process mode runs inside the request that redeemed: it must not sleep there.
+            # The reward stays PENDING; the relay (beat) sends it again once it is stale.
+            log.warning("reward %s left PENDING for the relay: %s", reward_id, later)
+            return fulfilment.Outcome.PARKED.value
+        log.info("reward %s: %s", reward_id, later)
+        raise self.retry(countdown=later.countdown, exc=later) from later
+
+
+@shared_task(name="loyalty.relay_outbox", acks_late=True)  # type: ignore[untyped-decorator]
+def relay_outbox() -> dict[str, int]:
+    """Send what the after-commit dispatch missed and re-send rewards left PENDING too long."""
+    report = OutboxDispatcher(current_app.extensions["celery"], _db()).relay(utcnow())
+    if report.outbox_sent or report.outbox_left or report.rewards_resent:
+        log.info("relay: %s", report)
+    return {
+        "outbox_sent": report.outbox_sent,
+        "outbox_left": report.outbox_left,
+        "rewards_resent": report.rewards_resent,
+    }

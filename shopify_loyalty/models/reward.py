@@ -60,8 +60,14 @@ class Reward(Base):
     fulfillment_status: Mapped[FulfillmentStatus] = mapped_column(
         Enum(FulfillmentStatus, native_enum=False, length=16), default=FulfillmentStatus.PENDING
     )
+    # Fulfilment attempts that failed on a 5xx or timeout (throttling does not count).
     attempts: Mapped[int] = mapped_column(default=0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Set just before the first call to Shopify: a lost store-credit answer is looked for
+    # among the credits made since then (services.fulfilment).
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A worker is fulfilling the reward until then; another one leaves it alone.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
@@ -31,3 +32,19 @@ def mark_sent_statement(outbox_ids: Sequence[int]) -> Update:
         .values(sent_at=utcnow())
     )
 
+
+def claim_unsent(session: Session, created_before: datetime, limit: int) -> list[OutboxMessage]:
+    """The oldest unsent rows created before ``created_before``, locked for this transaction.
+
+    ``SKIP LOCKED`` lets several relays run at once without sending a row twice: each takes
+    rows no other holds. (SQLite has no row locks; there one relay runs at a time anyway.)
+    """
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < created_before)
+            .order_by(OutboxMessage.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import responses
 from alembic import command
 from flask import Flask
 from sqlalchemy import inspect
@@ -14,6 +15,7 @@ from sqlalchemy import inspect
 from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.config import Settings
 from tests.conftest import auth
+from tests.fake_shopify import FakeShopify
 
 
 def test_migrations_run_on_sqlite_and_a_redemption_completes(
@@ -37,11 +39,22 @@ def test_migrations_run_on_sqlite_and_a_redemption_completes(
         "redeem-rules", "add", domain, "--name", "Ten off", "--kind", "FIXED_AMOUNT",
         "--points", "400", "--value", "10.00",
     ]).stdout)
-    response = app.test_client().post("/loyalty/cp/api/redeem-points",
-                                      json={"redeemRuleId": rule["id"]}, headers=auth(domain, 7))
-    assert response.status_code == 200, response.json
-    assert response.json["availablePoints"] == 600
-    assert response.json["rewards"][0]["amount"] == 10.0
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        shopify = FakeShopify(mock)
+        shopify.serve(domain)
+        response = app.test_client().post(
+            "/loyalty/cp/api/redeem-points", json={"redeemRuleId": rule["id"]},
+            headers=auth(domain, 7),
+        )
+        assert response.status_code == 200, response.json
+        assert response.json["availablePoints"] == 600
+        reward = response.json["rewards"][0]
+        assert reward["amount"] == 10.0
+        # Tasks ran in-process right after the commit: the code exists in "Shopify" now.
+        assert [c.upper() for c in shopify.codes] == [reward["discountCode"]]
+        rewards = app.test_client().get("/loyalty/cp/api/rewards", headers=auth(domain, 7)).json
+        assert rewards[0]["fulfillmentStatus"] == "DONE"
+        assert rewards[0]["discountCodeId"] in shopify.codes.values()
 
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

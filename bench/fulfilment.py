@@ -1,0 +1,240 @@
+"""Fulfilment throughput against Shopify's leaky bucket, with real Celery workers on Redis.
+
+    PYTHONPATH=. python bench/fulfilment.py [--rewards 2000] [--shops 10 --per-shop 200]
+
+Starts the Shopify stand-in (bench/shopify_standin.py: bucket 2000 points, 100 restored a
+second, 10 a mutation, so one shop's ceiling is a 200-code burst then 10 codes/s) and a
+`celery worker` (prefork, --concurrency slots) on Redis DB 9, migrates the PostgreSQL database
+`bench` from scratch, then runs two scenarios and prints their numbers:
+
+1. one shop, --rewards rewards queued at once: codes/s against the ceiling, THROTTLED answers
+   as a share of requests, rewards refunded (throttling must refund none);
+2. --shops shops of --per-shop rewards each: total rate against the sum of their ceilings, and
+   the longest time any shop waited for its first code (--order: shops' redemptions
+   interleaved as they would arrive, or in blocks, one shop's whole batch after another's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import redis
+from alembic import command
+from sqlalchemy import create_engine, select, text
+
+from shopify_loyalty import create_app
+from shopify_loyalty.cli.db import alembic_config
+from shopify_loyalty.config import Settings
+from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.models import Customer, RedeemRule, RedeemRuleKind, Reward, Shop
+from shopify_loyalty.services import program, redemption
+from shopify_loyalty.services.customers import enrol
+from shopify_loyalty.token_cipher import TokenCipher
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET, RESTORE, MUTATION = 2000.0, 100.0, 10.0
+BURST_CODES, STEADY_CODES_PER_S = BUCKET / MUTATION, RESTORE / MUTATION
+
+
+@dataclass
+class Run:
+    label: str
+    domains: list[str]
+    started: datetime
+    samples: list[tuple[float, int]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rewards", type=int, default=2000)
+    parser.add_argument("--shops", type=int, default=10)
+    parser.add_argument("--per-shop", type=int, default=200)
+    parser.add_argument("--order", choices=("interleaved", "blocks"), default="interleaved")
+    parser.add_argument("--only", choices=("one", "many"), help="run one scenario")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--timeout", type=float, default=400.0)
+    args = parser.parse_args()
+
+    settings = Settings(database_url=args.database_url, redis_url=args.redis_url,
+                        shopify_admin_base_url=f"http://127.0.0.1:{args.port}/{{shop}}",
+                        ratelimit_enabled=False)
+    reset(settings)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url,
+           "REDIS_URL": args.redis_url, "SHOPIFY_ADMIN_BASE_URL": settings.shopify_admin_base_url,
+           "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
+    standin = subprocess.Popen([sys.executable, str(ROOT / "bench/shopify_standin.py"),
+                                "--port", str(args.port)], env=env, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "workers.celery_app", "worker",
+         "--pool", "prefork", "--concurrency", str(args.concurrency), "--loglevel", "WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env, cwd=ROOT, start_new_session=True,
+    )
+    try:
+        time.sleep(4)  # the worker's processes boot and connect
+        app = create_app(settings)
+        db: Database = app.extensions["loyalty_db"]
+        port = args.port
+        if args.only != "many":
+            one = queue(db, settings, "one", 1, args.rewards, "blocks")
+            wait(db, one, port, args.timeout)
+            report_one_shop(db, one, port, args.rewards)
+        if args.only != "one":
+            many = queue(db, settings, "many", args.shops, args.per_shop, args.order)
+            wait(db, many, port, args.timeout)
+            report_many_shops(db, many, port, args.order)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        standin.terminate()
+        worker.wait(30)
+        standin.wait(10)
+
+
+def reset(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    command.upgrade(alembic_config(settings.database_url), "head")
+    assert settings.redis_url is not None
+    redis.Redis.from_url(settings.redis_url).flushdb()
+
+
+def queue(db: Database, settings: Settings, label: str, shops: int, per_shop: int,
+          order: str) -> Run:
+    """Redeem the rewards in one transaction; its commit sends every task at once."""
+    cipher = TokenCipher(settings.token_encryption_key)
+    with db.unit_of_work() as session:
+        setup = []
+        for n in range(shops):
+            shop = Shop(domain=f"{label}-{n}.myshopify.com", currency="USD",
+                        access_token_enc=cipher.encrypt("shpat_bench"))
+            session.add(shop)
+            session.flush()
+            enrol(session, shop, 1)
+            program.adjust_points(session, shop, 1, per_shop * 100, "bench")
+            rule = program.create_redeem_rule(session, shop, program.RedeemRuleSpec(
+                name="1 off", kind=RedeemRuleKind.FIXED_AMOUNT, points_cost=100,
+                value=Decimal("1.00")))
+            customer = session.scalars(select(Customer).where(Customer.shop_id == shop.id)).one()
+            setup.append((shop, customer, rule))
+    pairs: list[tuple[Shop, Customer, RedeemRule]] = (
+        [entry for _ in range(per_shop) for entry in setup] if order == "interleaved"
+        else [entry for entry in setup for _ in range(per_shop)]
+    )
+    with db.unit_of_work() as session:
+        for shop, customer, rule in pairs:
+            redemption.redeem_points(session, session.merge(shop), session.merge(customer),
+                                     redemption.RedeemCommand(rule.id), utcnow())
+        started = utcnow()
+    return Run(label, [s.domain for s, _, _ in setup], started, [])
+
+
+def stats(port: int, domains: list[str]) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stats") as answer:
+        every = json.load(answer)
+    totals = {"requests": 0, "throttled": 0, "codes": 0}
+    for domain in domains:
+        for key in totals:
+            totals[key] += every.get(domain, {}).get(key, 0)
+    return totals
+
+
+def wait(db: Database, run: Run, port: int, timeout: float) -> None:
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        run.samples.append((time.monotonic(), stats(port, run.domains)["codes"]))
+        with db.unit_of_work() as session:
+            pending = session.scalar(text(
+                "SELECT count(*) FROM rewards r JOIN shops s ON s.id = r.shop_id "
+                "WHERE s.domain LIKE :label AND r.fulfillment_status = 'PENDING'"
+            ), {"label": f"{run.label}-%"})
+        if not pending:
+            return
+        time.sleep(0.25)
+    print(f"[{run.label}] timed out with rewards still pending")
+
+
+def done_times(db: Database, run: Run) -> dict[str, list[float]]:
+    with db.unit_of_work() as session:
+        rows = session.execute(
+            select(Shop.domain, Reward.fulfillment_status, Reward.status, Reward.updated_at)
+            .join(Shop, Shop.id == Reward.shop_id).where(Shop.domain.in_(run.domains))
+        ).all()
+    outcome: dict[str, list[float]] = {"DONE": [], "REFUNDED": [], "PENDING": []}
+    per_shop: dict[str, list[float]] = {}
+    for domain, fulfilment, status, updated in rows:
+        seconds = (updated - run.started).total_seconds()
+        key = "REFUNDED" if status.value == "REFUNDED" else fulfilment.value
+        outcome.setdefault(key, []).append(seconds)
+        if fulfilment.value == "DONE":
+            per_shop.setdefault(domain, []).append(seconds)
+    return {**outcome, **{f"shop:{d}": v for d, v in per_shop.items()}}
+
+
+def steady_rate(samples: list[tuple[float, int]], total: int) -> float | None:
+    """Codes a second once the burst is spent and before the tail."""
+    window = [(t, c) for t, c in samples if BURST_CODES * 1.5 <= c <= total * 0.95]
+    if len(window) < 2 or window[-1][0] == window[0][0]:
+        return None
+    return (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+
+
+def report_one_shop(db: Database, run: Run, port: int, total: int) -> None:
+    times = done_times(db, run)
+    counts = stats(port, run.domains)
+    elapsed = max(times["DONE"] or [0.0])
+    ideal = max(0.0, (total - BURST_CODES) / STEADY_CODES_PER_S)
+    rate = steady_rate(run.samples, total)
+    print(f"== one shop, {total} rewards ==")
+    print(f"done {len(times['DONE'])}, refunded {len(times['REFUNDED'])}, "
+          f"pending {len(times['PENDING'])}; codes in Shopify {counts['codes']}")
+    print(f"elapsed {elapsed:.1f} s; ceiling allows {ideal:.1f} s "
+          f"({BURST_CODES:.0f}-code burst + {STEADY_CODES_PER_S:.0f} codes/s): "
+          f"{100 * ideal / elapsed if elapsed else 0:.1f} % of ceiling")
+    if rate is not None:
+        print(f"steady rate {rate:.2f} codes/s = {100 * rate / STEADY_CODES_PER_S:.1f} % "
+              f"of {STEADY_CODES_PER_S:.0f} codes/s")
+    print(f"requests {counts['requests']}, THROTTLED {counts['throttled']} "
+          f"({100 * counts['throttled'] / max(1, counts['requests']):.2f} %)")
+
+
+def report_many_shops(db: Database, run: Run, port: int, order: str) -> None:
+    times = done_times(db, run)
+    counts = stats(port, run.domains)
+    total = len(times["DONE"]) + len(times["REFUNDED"]) + len(times["PENDING"])
+    elapsed = max(times["DONE"] or [0.0])
+    firsts = [min(v) for k, v in times.items() if k.startswith("shop:")]
+    shops = len(run.domains)
+    ceiling_codes = min(total, shops * (BURST_CODES + STEADY_CODES_PER_S * elapsed))
+    print(f"== {shops} shops, {total // max(1, shops)} rewards each, queued {order} ==")
+    print(f"done {len(times['DONE'])}, refunded {len(times['REFUNDED'])}, "
+          f"pending {len(times['PENDING'])}; codes in Shopify {counts['codes']}")
+    print(f"elapsed {elapsed:.1f} s, {len(times['DONE']) / elapsed if elapsed else 0:.1f} codes/s; "
+          f"the shops' ceilings allowed {ceiling_codes:.0f} codes in that time "
+          f"({shops} x ({BURST_CODES:.0f} burst + {STEADY_CODES_PER_S:.0f}/s)), "
+          f"{100 * len(times['DONE']) / ceiling_codes if ceiling_codes else 0:.1f} % reached")
+    print(f"first code per shop: longest wait {max(firsts or [0.0]):.2f} s, "
+          f"shortest {min(firsts or [0.0]):.2f} s")
+    print(f"requests {counts['requests']}, THROTTLED {counts['throttled']} "
+          f"({100 * counts['throttled'] / max(1, counts['requests']):.2f} %)")
+
+
+if __name__ == "__main__":
+    main()
