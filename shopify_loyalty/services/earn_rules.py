@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import EarnRule, EarnRuleKind, Shop
+from shopify_loyalty.services.rule_changes import apply_changes
 
 # Longer than any return window; a rule asking more is a typo.
 MAX_PENDING_DAYS = 365
@@ -82,15 +83,7 @@ def earn_rule(session: Session, shop: Shop, rule_id: int) -> EarnRule:
 def update_earn_rule(session: Session, shop: Shop, rule_id: int,
                      changes: dict[str, Any]) -> EarnRule:
     """Raises NotFoundError, ValidationError (the kind cannot change)."""
-    rule = earn_rule(session, shop, rule_id)
-    if "kind" in changes and changes["kind"] is not rule.kind:
-        raise ValidationError(errors={"kind": ["A rule's kind cannot change; add a new rule."]})
-    current = {f.name: getattr(rule, f.name) for f in fields(EarnRuleSpec)}
-    errors = _errors(EarnRuleSpec(**{**current, **changes}))
-    if errors:
-        raise ValidationError(errors=errors)
-    for name, value in changes.items():
-        setattr(rule, name, value)
+    rule = apply_changes(earn_rule(session, shop, rule_id), EarnRuleSpec, _errors, changes)
     session.flush()
     return rule
 

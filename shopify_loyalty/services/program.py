@@ -25,6 +25,7 @@ from shopify_loyalty.models import (
 )
 from shopify_loyalty.services import ledger
 from shopify_loyalty.services.customers import enrol
+from shopify_loyalty.services.rule_changes import apply_changes
 
 CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
 EARN_EVENTS = ("created", "paid", "fulfilled")
@@ -177,16 +178,9 @@ def update_redeem_rule(session: Session, shop: Shop, rule_id: int,
 
     ``changes`` holds RedeemRuleSpec field names. Raises NotFoundError, ValidationError.
     """
-    rule = redeem_rule(session, shop, rule_id)
-    if "kind" in changes and changes["kind"] is not rule.kind:
-        raise ValidationError(errors={"kind": ["A rule's kind cannot change; add a new rule."]})
-    current = {f: getattr(rule, f) for f in RedeemRuleSpec.__dataclass_fields__}
-    spec = RedeemRuleSpec(**{**current, **changes})
-    errors = _rule_errors(spec)
-    if errors:
-        raise ValidationError(errors=errors)
-    for name, value in changes.items():
-        setattr(rule, name, value)
+    rule = apply_changes(
+        redeem_rule(session, shop, rule_id), RedeemRuleSpec, _rule_errors, changes
+    )
     session.flush()
     return rule
 

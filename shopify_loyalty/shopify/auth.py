@@ -13,6 +13,7 @@ import secrets as secrets_module
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -41,29 +42,30 @@ def shop_domain_from_dest(dest: str) -> str:
     return domain.rstrip("/")
 
 
+def _verified(
+    token: str, api_key: str, secrets: Sequence[str], required: list[str]
+) -> dict[str, Any]:
+    """The claims of an HS256 token signed with any of ``secrets``. Raises SessionTokenError."""
+    for secret in secrets:
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token, secret, algorithms=["HS256"], audience=api_key, leeway=LEEWAY_SECONDS,
+                options={"require": required},
+            )
+            return payload
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as exc:
+            raise SessionTokenError(str(exc)) from exc
+    raise SessionTokenError("signature verification failed")
+
+
 def decode_customer_token(token: str, *, api_key: str, secrets: Sequence[str]) -> CustomerClaims:
     """Verify a customer session token against the current and the old app secret.
 
     Raises SessionTokenError.
     """
-    payload = None
-    for secret in secrets:
-        try:
-            payload = jwt.decode(
-                token,
-                secret,
-                algorithms=["HS256"],
-                audience=api_key,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "aud", "sub", "dest"]},
-            )
-            break
-        except jwt.InvalidSignatureError:
-            continue
-        except jwt.PyJWTError as exc:
-            raise SessionTokenError(str(exc)) from exc
-    if payload is None:
-        raise SessionTokenError("signature verification failed")
+    payload = _verified(token, api_key, secrets, ["exp", "aud", "sub", "dest"])
     match = _CUSTOMER_GID.match(str(payload["sub"]))
     if match is None:
         raise SessionTokenError("sub is not a customer GID")
@@ -106,20 +108,7 @@ def decode_admin_token(token: str, *, api_key: str, secrets: Sequence[str]) -> A
     https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens
     Raises SessionTokenError.
     """
-    payload = None
-    for secret in secrets:
-        try:
-            payload = jwt.decode(
-                token, secret, algorithms=["HS256"], audience=api_key, leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "nbf", "aud", "iss", "dest"]},
-            )
-            break
-        except jwt.InvalidSignatureError:
-            continue
-        except jwt.PyJWTError as exc:
-            raise SessionTokenError(str(exc)) from exc
-    if payload is None:
-        raise SessionTokenError("signature verification failed")
+    payload = _verified(token, api_key, secrets, ["exp", "nbf", "aud", "iss", "dest"])
     iss, dest = payload["iss"], payload["dest"]
     if not isinstance(iss, str) or not isinstance(dest, str):
         raise SessionTokenError("iss and dest must be URLs")
