@@ -37,7 +37,6 @@ from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
 from shopify_loyalty.models import RedeemRuleKind
 from shopify_loyalty.services import program
-from shopify_loyalty.services.customers import installed_shop
 from shopify_loyalty.shopify.auth import issue_customer_token
 
 DOMAIN = "bench-shop.myshopify.com"
@@ -64,7 +63,6 @@ def seed(customers: int) -> int:
         for customer_id in range(1, customers + 1):
             program.adjust_points(session, shop, customer_id, PLENTY, "bench balance")
         rule_id = rule.id
-        installed_shop(session, DOMAIN)
     db.dispose()
     return rule_id
 

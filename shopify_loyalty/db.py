@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import JSON, TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,19 @@ class Database:
             session.close()
         if queued and self.dispatcher is not None:
             self.dispatcher(queued)
+
+    def execute_now(self, statement: Executable) -> None:
+        """Run one statement in its own autocommitted round trip, outside any session.
+
+        For bookkeeping after a commit (marking outbox rows sent), where a transaction of
+        its own would cost three round trips. Uses the sessions' bind, so it sees what they see.
+        """
+        bind = self.sessions.kw.get("bind", self.engine)
+        if isinstance(bind, Engine):
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(statement)
+        else:
+            bind.execute(statement)
 
     def dispose(self) -> None:
         self.engine.dispose()

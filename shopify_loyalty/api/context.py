@@ -31,7 +31,17 @@ def settings() -> Settings:
 
 
 def customer_claims() -> CustomerClaims:
-    """The customer session token's claims. Raises UnauthorizedError."""
+    """The customer session token's claims, verified once a request. Raises UnauthorizedError.
+
+    The rate limiter and the view both need them; a token is checked once.
+    """
+    claims: CustomerClaims | None = g.get("customer_claims")
+    if claims is None:
+        claims = g.customer_claims = _verify_customer_token()
+    return claims
+
+
+def _verify_customer_token() -> CustomerClaims:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -28,7 +28,7 @@ from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import ForbiddenError
 from shopify_loyalty.models import Customer, RewardStatus, Shop
 from shopify_loyalty.services import portal, redemption
-from shopify_loyalty.services.customers import enrol, installed_shop
+from shopify_loyalty.services.customers import signed_in
 
 blp = Blueprint(
     "storefront",
@@ -64,8 +64,7 @@ def _preflight() -> Response | None:
 
 def _signed_in(session: Session) -> tuple[Shop, Customer]:
     claims = customer_claims()
-    shop = installed_shop(session, claims.shop_domain)
-    return shop, enrol(session, shop, claims.customer_id)
+    return signed_in(session, claims.shop_domain, claims.customer_id)
 
 
 def _paged(items: Any, total: int) -> Response:

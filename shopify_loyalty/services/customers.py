@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import upsert_insert, utcnow
@@ -13,20 +13,31 @@ from shopify_loyalty.services.signup import award_signup
 from shopify_loyalty.services.webhook_payloads import CustomerProfile
 
 
-def installed_shop(session: Session, domain: str) -> Shop:
-    """The installed shop with this domain. Raises UnauthorizedError."""
-    shop = session.scalars(select(Shop).where(Shop.domain == domain)).first()
-    if shop is None or not shop.installed:
-        raise UnauthorizedError("Unknown or uninstalled shop.")
-    return shop
-
-
 def shop_by_domain(session: Session, domain: str) -> Shop:
     """Any shop with this domain, installed or not. Raises NotFoundError."""
     shop = session.scalars(select(Shop).where(Shop.domain == domain)).first()
     if shop is None:
         raise NotFoundError(f"No shop {domain}.")
     return shop
+
+
+def signed_in(session: Session, domain: str, shopify_customer_id: int) -> tuple[Shop, Customer]:
+    """The installed shop and its customer (enrolled on first contact), in one round trip
+    when the customer is known. Raises UnauthorizedError for an unknown or uninstalled shop.
+    """
+    row = session.execute(
+        select(Shop, Customer)
+        .outerjoin(
+            Customer,
+            and_(Customer.shop_id == Shop.id,
+                 Customer.shopify_customer_id == shopify_customer_id),
+        )
+        .where(Shop.domain == domain)
+    ).first()
+    if row is None or not row[0].installed:
+        raise UnauthorizedError("Unknown or uninstalled shop.")
+    shop, customer = row
+    return shop, customer or enrol(session, shop, shopify_customer_id)
 
 
 def find_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Customer | None:

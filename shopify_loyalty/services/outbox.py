@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Update, insert, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
@@ -15,13 +15,15 @@ from shopify_loyalty.models import OutboxMessage
 FULFIL_REWARD = "loyalty.fulfil_reward"
 
 
-def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any) -> OutboxMessage:
-    """Write the task to the outbox; it is sent after the transaction commits."""
-    message = OutboxMessage(shop_id=shop_id, task_name=task_name, args=list(args))
-    session.add(message)
-    session.flush()
-    queue_after_commit(session, QueuedTask(message.id, task_name, list(args)))
-    return message
+def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any) -> int:
+    """Write the task to the outbox (its id is returned); it is sent after the commit."""
+    outbox_id: int = session.execute(
+        insert(OutboxMessage)
+        .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=utcnow())
+        .returning(OutboxMessage.id)
+    ).scalar_one()
+    queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args)))
+    return outbox_id
 
 
 def mark_sent_statement(outbox_ids: Sequence[int]) -> Update:
