@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.db import utcnow
@@ -8,7 +9,7 @@ from shopify_loyalty.services import api_keys as keys
 from shopify_loyalty.services.customers import shop_by_domain
 
 
-@click.group("api-keys", help="Keys for the external API (X-API-Key).")
+@click.group("api-keys", help="Keys for the external API (X-API-Key).", cls=AppGroup)
 def api_keys() -> None:
     pass
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.cli.rules import DECIMAL
@@ -29,7 +30,7 @@ def earn_rule(rule: EarnRule) -> dict[str, Any]:
 
 
 @click.group("earn-rules", help="How customers earn points. The newest active rule of a "
-             "kind applies.")
+             "kind applies.", cls=AppGroup)
 def earn_rules() -> None:
     pass
 

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.services import privacy as service
 from shopify_loyalty.services.customers import shop_by_domain
 
 
-@click.group(help="Customers' data requests.")
+@click.group(help="Customers' data requests.", cls=AppGroup)
 def privacy() -> None:
     pass
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.models import WebhookEvent
@@ -23,7 +24,7 @@ def event_json(event: WebhookEvent) -> dict[str, Any]:
     }
 
 
-@click.group(help="Shopify webhook deliveries.")
+@click.group(help="Shopify webhook deliveries.", cls=AppGroup)
 def webhooks() -> None:
     pass
 

@@ -80,7 +80,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInf
     rewards = session.scalars(
         select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
     ).all()
-    tiers = _tiers(session, shop) if shop.id else []
+    tiers = _tiers(session, shop)
     current = next((t for t in tiers if t.id == customer.vip_tier_id), None)
     floor = current.min_spent_amount if current else None
     achievable = next(

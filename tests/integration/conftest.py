@@ -16,26 +16,12 @@ from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 from shopify_loyalty.shopify.bucket import InMemoryBucket
 from shopify_loyalty.token_cipher import TokenCipher
 from tests import factories
+from tests.fake_clock import FakeClock
 from tests.fake_shopify import FakeShopify
 from tests.graphql_schema import assert_bodies_valid
 
 ACCESS_TOKEN = "shpat_fulfil_test"
 CUSTOMER = 1001
-
-
-class FakeClock:
-    """Monotonic time for the cost bucket that moves only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

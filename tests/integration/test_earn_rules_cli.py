@@ -9,22 +9,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 
-def _runner(app: Flask) -> Any:
-    """Flask's ``flask`` command pushes an app context for every command; invoking the
-    group directly, as the test runner does, needs one pushed."""
-    runner = app.test_cli_runner()
-    real = runner.invoke
-
-    def invoke(*args: Any, **kwargs: Any) -> Any:
-        with app.app_context():
-            return real(*args, **kwargs)
-
-    runner.invoke = invoke  # type: ignore[method-assign]
-    return runner
-
-
 def test_add_and_list(app: Flask, session: Session, shop: Any) -> None:
-    runner = _runner(app)
+    runner = app.test_cli_runner()
     purchase = runner.invoke(args=[
         "earn-rules", "add", shop.domain, "--kind", "PURCHASE", "--points-per-unit", "5",
         "--min-order", "10.50", "--include-shipping", "--pending-days", "14"])
@@ -41,7 +27,7 @@ def test_add_and_list(app: Flask, session: Session, shop: Any) -> None:
 
 
 def test_a_rule_that_cannot_earn_is_refused(app: Flask, session: Session, shop: Any) -> None:
-    result = _runner(app).invoke(
+    result = app.test_cli_runner().invoke(
         args=["earn-rules", "add", shop.domain, "--kind", "PURCHASE", "--points", "5"])
     assert result.exit_code == 1
     error = json.loads(result.stderr)

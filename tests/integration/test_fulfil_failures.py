@@ -27,8 +27,8 @@ from shopify_loyalty.services import fulfilment, redemption
 from shopify_loyalty.services.fulfilment import MAX_TRANSIENT_FAILURES, Outcome, RetryLater
 from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 from tests import factories
+from tests.fake_clock import FakeClock
 from tests.fake_shopify import FakeShopify
-from tests.integration.conftest import FakeClock
 from workers import tasks
 
 CREATE = "DiscountCodeBasicCreate"

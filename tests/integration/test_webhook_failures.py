@@ -19,20 +19,6 @@ from tests.integration.webhook_setup import customer, purchase_rule
 from workers.tasks import WEBHOOK_MAX_RETRIES
 
 
-def _runner(app: Flask) -> Any:
-    """Flask's ``flask`` command pushes an app context for every command; invoking the
-    group directly, as the test runner does, needs one pushed."""
-    runner = app.test_cli_runner()
-    real = runner.invoke
-
-    def invoke(*args: Any, **kwargs: Any) -> Any:
-        with app.app_context():
-            return real(*args, **kwargs)
-
-    runner.invoke = invoke  # type: ignore[method-assign]
-    return runner
-
-
 def _broken(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
     raise RuntimeError("database hiccup")
 
@@ -52,7 +38,7 @@ def test_a_failing_event_is_retried_then_failed_and_blocks_nothing(
     assert failed.error == "RuntimeError: database hiccup"
     assert other.status is WebhookStatus.PROCESSED
 
-    runner = _runner(app)
+    runner = app.test_cli_runner()
     listed = runner.invoke(args=["webhooks", "failed", shop.domain])
     assert listed.exit_code == 0, listed.output
     assert [(e["id"], e["webhookId"]) for e in json.loads(listed.output)] == [

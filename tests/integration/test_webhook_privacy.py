@@ -24,20 +24,6 @@ from tests.conftest import auth
 from tests.integration.webhook_setup import assert_balanced, customer, purchase_rule
 
 
-def _runner(app: Flask) -> Any:
-    """Flask's ``flask`` command pushes an app context for every command; invoking the
-    group directly, as the test runner does, needs one pushed."""
-    runner = app.test_cli_runner()
-    real = runner.invoke
-
-    def invoke(*args: Any, **kwargs: Any) -> Any:
-        with app.app_context():
-            return real(*args, **kwargs)
-
-    runner.invoke = invoke  # type: ignore[method-assign]
-    return runner
-
-
 def _privacy_payload(shop: Any, **fields: Any) -> dict[str, Any]:
     return {"shop_id": 954889, "shop_domain": shop.domain,
             "customer": {"id": hooks.CUSTOMER_ID, "email": "john@example.com",
@@ -68,7 +54,7 @@ def test_data_request_keeps_an_export_the_cli_prints(
         shop, orders_requested=[hooks.ORDER_ID], data_request={"id": 9999}))
     [export] = session.scalars(select(DataExport)).all()
     assert export.data_request_id == 9999
-    result = _runner(app).invoke(
+    result = app.test_cli_runner().invoke(
         args=["privacy", "export", shop.domain, str(hooks.CUSTOMER_ID)])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)

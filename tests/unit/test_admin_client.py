@@ -19,26 +19,12 @@ from shopify_loyalty.shopify.errors import (
     ShopifyTransientError,
     ShopifyUnauthorized,
 )
+from tests.fake_clock import FakeClock
 from tests.graphql_schema import assert_bodies_valid
 
 SHOP = "demo.myshopify.com"
 URL = f"https://{SHOP}/admin/api/2026-10/graphql.json"
 SHOP_DATA = {"shop": {"name": "Demo", "currencyCode": "EUR", "myshopifyDomain": SHOP}}
-
-
-class FakeClock:
-    """Time for the in-memory bucket that only moves when the client sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def answer(
