@@ -75,81 +75,24 @@ def mark_used_forever(stop: threading.Event) -> None:
                          "WHERE status = 'UNUSED' AND created_at < now() - interval '1 second'")
 
 
-def http_load(base: str, rule_id: int, customer_of: Any, clients: int,
-              seconds: float) -> tuple[list[float], int, float]:
-    host, port = base.removeprefix("http://").split(":")
-    body = json.dumps({"redeemRuleId": rule_id})
+def run_clients(clients: int, seconds: float,
+                make_client: Any) -> tuple[list[float], int, float]:
+    """Run ``clients`` threads for ``seconds``; each calls ``make_client(i)`` once for a
+    request function (its setup), then calls that until time is up. Latencies, errors, time."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     start_line = threading.Barrier(clients + 1)
     deadline = [0.0]
 
     def client(i: int) -> None:
-        token = issue_customer_token(DOMAIN, customer_of(i), api_key=API_KEY, secret=SECRET,
-                                     ttl=3600)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        request = make_client(i)
         start_line.wait()
         while time.monotonic() < deadline[0]:
             began = time.perf_counter()
-            try:
-                conn.request("POST", "/loyalty/cp/api/redeem-points", body, headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                ok = False
-            if ok:
+            if request():
                 latencies[i].append(time.perf_counter() - began)
             else:
                 errors[i] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    deadline[0] = time.monotonic() + seconds
-    began = time.monotonic()
-    start_line.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - began
-    return [x for per in latencies for x in per], sum(errors), elapsed
-
-
-BARE_SQL = [
-    ("SELECT id, settings FROM shops WHERE domain = %s", "domain"),
-    ("SELECT id, status, vip_tier_id FROM customers WHERE shop_id = %s "
-     "AND shopify_customer_id = %s", "customer"),
-    ("SELECT * FROM redeem_rules WHERE id = %s", "rule"),
-]
-
-
-def bare_sql_load(rule_id: int, customer_of: Any, clients: int,
-                  seconds: float) -> tuple[list[float], int, float]:
-    """The statements of one redemption, straight from psycopg: the ceiling."""
-    dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    start_line = threading.Barrier(clients + 1)
-    deadline = [0.0]
-
-    def client(i: int) -> None:
-        with psycopg.connect(dsn) as conn:
-            shop_id = conn.execute("SELECT id FROM shops WHERE domain = %s",
-                                   (DOMAIN,)).fetchone()[0]  # type: ignore[index]
-            start_line.wait()
-            while time.monotonic() < deadline[0]:
-                began = time.perf_counter()
-                try:
-                    redeem_once(conn, shop_id, rule_id, customer_of(i))
-                    latencies[i].append(time.perf_counter() - began)
-                except psycopg.Error:
-                    conn.rollback()
-                    errors[i] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -160,6 +103,58 @@ def bare_sql_load(rule_id: int, customer_of: Any, clients: int,
     for thread in threads:
         thread.join()
     return [x for per in latencies for x in per], sum(errors), time.monotonic() - began
+
+
+def http_load(base: str, rule_id: int, customer_of: Any, clients: int,
+              seconds: float) -> tuple[list[float], int, float]:
+    host, port = base.removeprefix("http://").split(":")
+    body = json.dumps({"redeemRuleId": rule_id})
+
+    def make_client(i: int) -> Any:
+        token = issue_customer_token(DOMAIN, customer_of(i), api_key=API_KEY, secret=SECRET,
+                                     ttl=3600)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+
+        def request() -> bool:
+            try:
+                conn.request("POST", "/loyalty/cp/api/redeem-points", body, headers)
+                response = conn.getresponse()
+                response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                return response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                return False
+
+        return request
+
+    return run_clients(clients, seconds, make_client)
+
+
+def bare_sql_load(rule_id: int, customer_of: Any, clients: int,
+                  seconds: float) -> tuple[list[float], int, float]:
+    """The statements of one redemption, straight from psycopg: the ceiling."""
+    dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
+
+    def make_client(i: int) -> Any:
+        conn = psycopg.connect(dsn)
+        shop_id = conn.execute("SELECT id FROM shops WHERE domain = %s",
+                               (DOMAIN,)).fetchone()[0]  # type: ignore[index]
+        conn.commit()
+
+        def request() -> bool:
+            try:
+                redeem_once(conn, shop_id, rule_id, customer_of(i))
+                return True
+            except psycopg.Error:
+                conn.rollback()
+                return False
+
+        return request
+
+    return run_clients(clients, seconds, make_client)
 
 
 def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
