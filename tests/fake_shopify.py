@@ -43,6 +43,7 @@ class Call:
 class FakeShopify:
     mock: responses.RequestsMock
     codes: dict[str, str] = field(default_factory=dict)
+    deactivated: list[str] = field(default_factory=list)
     credits: list[dict[str, Any]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     script: deque[Any] = field(default_factory=deque)
@@ -103,6 +104,10 @@ class FakeShopify:
                      "code": "TAKEN"}]}}
             self.codes[code] = f"gid://shopify/DiscountCodeNode/{next(self.ids)}"
             return {root: {"codeDiscountNode": {"id": self.codes[code]}, "userErrors": []}}
+        if operation == "DiscountCodeDeactivate":
+            self.deactivated.append(variables["id"])
+            return {"discountCodeDeactivate": {"codeDiscountNode": {"id": variables["id"]},
+                                               "userErrors": []}}
         if operation == "CodeDiscountNodeByCode":
             gid = self.codes.get(variables["code"].lower())
             return {"codeDiscountNodeByCode": {"id": gid} if gid else None}

@@ -44,7 +44,7 @@ from shopify_loyalty.models import (
     RewardType,
     Shop,
 )
-from shopify_loyalty.services import refunds, shop_tokens
+from shopify_loyalty.services import outbox, refunds, shop_tokens
 from shopify_loyalty.services.reward_terms import RewardNotFulfillableError, RewardTerms, terms_of
 from shopify_loyalty.services.shop_admin_factory import ShopAdmins
 from shopify_loyalty.services.shopify_rewards import create_in_shopify, find_in_shopify
@@ -200,6 +200,11 @@ def record_done(db: Database, terms: RewardTerms, gid: str) -> Outcome:
             reward.discount_code_id = gid
         if not _pending(reward):
             log.warning("reward %s settled meanwhile; Shopify id %s kept", reward.id, gid)
+            if (reward.status is RewardStatus.REFUNDED
+                    and reward.reward_type is RewardType.DISCOUNT_CODE):
+                # The merchant refunded it while its code was being made: the points are
+                # back, so the code must not stay usable.
+                outbox.enqueue(session, reward.shop_id, outbox.DEACTIVATE_DISCOUNT, reward.id)
             return Outcome.SETTLED
         reward.fulfillment_status = FulfillmentStatus.DONE
         reward.failure_reason = None

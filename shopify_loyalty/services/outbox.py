@@ -13,6 +13,7 @@ from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
 from shopify_loyalty.models import OutboxMessage
 
 FULFIL_REWARD = "loyalty.fulfil_reward"
+DEACTIVATE_DISCOUNT = "loyalty.deactivate_discount"
 
 
 def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any) -> int:

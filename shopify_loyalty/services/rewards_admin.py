@@ -12,8 +12,6 @@ from shopify_loyalty.services import ledger, outbox, shop_tokens
 from shopify_loyalty.services.portal import Page, page_of
 from shopify_loyalty.shopify import install_calls
 
-DEACTIVATE_DISCOUNT = "loyalty.deactivate_discount"
-
 
 def rewards(session: Session, shop: Shop, status: RewardStatus | None, page: int,
             size: int) -> Page[Reward]:
@@ -52,7 +50,7 @@ def refund_reward(session: Session, shop: Shop, reward_id: int) -> Reward:
     customer = session.get_one(Customer, reward.customer_id)
     ledger.post(session, customer, LedgerKind.REFUNDED, reward.points,
                 ledger.Source("reward", str(reward.id)), note=f"Refund of {reward.description}")
-    outbox.enqueue(session, shop.id, DEACTIVATE_DISCOUNT, reward.id)
+    outbox.enqueue(session, shop.id, outbox.DEACTIVATE_DISCOUNT, reward.id)
     return reward
 
 
