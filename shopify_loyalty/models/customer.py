@@ -65,5 +65,7 @@ class Customer(Base):
     referred_completed: Mapped[int] = mapped_column(default=0)
     rewarded_for: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     signup_rewarded: Mapped[bool] = mapped_column(default=False)
+    # Shopify's updated_at of the profile last copied (see services.profiles).
+    profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -18,7 +18,14 @@ def apply_profile(shop: Shop, customer: Customer, profile: CustomerProfile) -> N
     An exclusion tag makes an ACTIVE or INACTIVE customer EXCLUDED; removing it makes an
     EXCLUDED customer ACTIVE again. A customer who opted out (EXCLUDED_BY_CUSTOMER) stays
     out whatever the tags say: that was their choice, not the merchant's.
+
+    Webhooks arrive out of order: a profile older than the one applied last is ignored.
     """
+    seen = customer.profile_updated_at
+    if profile.updated_at is not None and seen is not None and profile.updated_at < seen:
+        return
+    if profile.updated_at is not None:
+        customer.profile_updated_at = profile.updated_at
     customer.email = profile.email
     customer.first_name = profile.first_name
     customer.last_name = profile.last_name

@@ -33,6 +33,8 @@ class CustomerProfile:
     first_name: str | None
     last_name: str | None
     tags: list[str]
+    # Shopify's updated_at: an older profile arriving late must not undo a newer one.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ def customer_profile(payload: Any) -> CustomerProfile:
         first_name=_text(data, "first_name"),
         last_name=_text(data, "last_name"),
         tags=tag_list(data.get("tags")),
+        updated_at=_timestamp(data, "updated_at"),
     )
 
 

@@ -94,3 +94,26 @@ def test_excluded_at_signup_gets_no_points_and_opt_out_is_kept(
     hooks.deliver(client, shop.domain, "customers/update", hooks.customer(tags=""))
     row = customer(session, shop)
     assert row is not None and row.status is CustomerStatus.EXCLUDED_BY_CUSTOMER
+
+
+def test_an_older_update_arriving_late_does_not_undo_a_newer_one(
+    client: FlaskClient, session: Session, shop: Any
+) -> None:
+    program.update_settings(shop, exclusion_tags=["staff"])
+    session.commit()
+    newer = hooks.customer(email="new@x.test", tags="staff")
+    newer["updated_at"] = "2026-11-02T10:00:00-05:00"
+    older = hooks.customer(email="old@x.test", tags="")
+    older["updated_at"] = "2026-11-01T10:00:00-05:00"
+    hooks.deliver(client, shop.domain, "customers/update", newer)
+    hooks.deliver(client, shop.domain, "customers/update", older)
+    row = customer(session, shop)
+    assert row is not None
+    assert (row.email, row.tags, row.status) == ("new@x.test", ["staff"], CustomerStatus.EXCLUDED)
+    newest = hooks.customer(email="newest@x.test", tags="")
+    newest["updated_at"] = "2026-11-03T10:00:00-05:00"
+    hooks.deliver(client, shop.domain, "customers/update", newest)
+    session.expire_all()
+    row = customer(session, shop)
+    assert row is not None
+    assert (row.email, row.status) == ("newest@x.test", CustomerStatus.ACTIVE)
