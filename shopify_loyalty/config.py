@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 # A fixed development key so that a first run needs no setup; create_app warns loudly when it
 # is in use, because anyone who reads this file can decrypt tokens stored with it.
@@ -41,7 +40,6 @@ class Settings:
     app_url: str = "http://127.0.0.1:5000"
     token_encryption_key: str = DEV_TOKEN_ENCRYPTION_KEY
     ratelimit_enabled: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tasks_eager(self) -> bool:

@@ -159,9 +159,3 @@ class ConflictError(LoyaltyError):
     status = 409
     code = "conflict"
     message = "The resource is not in a state that allows this."
-
-
-class RateLimitedError(LoyaltyError):
-    status = 429
-    code = "rate_limited"
-    message = "Too many requests; slow down."

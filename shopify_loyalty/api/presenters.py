@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopify_loyalty.api.schemas import LoyaltyInfoSchema, RewardSchema, TransactionSchema
-from shopify_loyalty.models import PointTransaction, RedeemRule, Reward, RewardType
+from shopify_loyalty.models import PointTransaction, RedeemRule, Reward
 from shopify_loyalty.services.portal import LoyaltyInfo, RedeemOption
 
 _loyalty_schema = LoyaltyInfoSchema()
@@ -100,10 +100,7 @@ def redeem_rule(rule: RedeemRule) -> dict[str, Any]:
         "name": rule.name,
         "description": rule.description,
         "kind": rule.kind.value,
-        "rewardType": (
-            RewardType.STORE_CREDIT if rule.kind.value == "STORE_CREDIT"
-            else RewardType.DISCOUNT_CODE
-        ).value,
+        "rewardType": rule.reward_type.value,
         "pointsCost": rule.points_cost,
         "value": rule.value,
         "maxShipping": rule.max_shipping,

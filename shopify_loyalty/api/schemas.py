@@ -143,16 +143,3 @@ class ErrorSchema(Schema):
     message = fields.String(required=True)
     status = fields.Integer(required=True)
     errors = fields.Dict(keys=fields.String())
-
-
-__all__ = [
-    "MAX_ID",
-    "ErrorSchema",
-    "LoyaltyInfoSchema",
-    "PageArgsSchema",
-    "RedeemPointsSchema",
-    "RedeemRuleOptionSchema",
-    "RewardSchema",
-    "RewardsArgsSchema",
-    "TransactionSchema",
-]

@@ -73,10 +73,6 @@ def _paged(items: Any, total: int) -> Response:
     return response
 
 
-def _errors(*statuses: int) -> dict[int | str, Any]:
-    return {status: {"description": "Error", "schema": ErrorSchema} for status in statuses}
-
-
 @blp.route("/customer-loyalty")
 class CustomerLoyalty(MethodView):
     @blp.response(200, LoyaltyInfoSchema)

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, Num
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_loyalty.db import Base, Id, Json, UTCDateTime, utcnow
+from shopify_loyalty.models.reward import RewardType
 
 
 class RedeemRuleKind(enum.StrEnum):
@@ -88,6 +89,13 @@ class RedeemRule(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def reward_type(self) -> RewardType:
+        """Store credit is credited; every other kind is a discount code."""
+        if self.kind is RedeemRuleKind.STORE_CREDIT:
+            return RewardType.STORE_CREDIT
+        return RewardType.DISCOUNT_CODE
 
 
 class EarnRule(Base):

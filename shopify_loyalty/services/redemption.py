@@ -24,7 +24,6 @@ from shopify_loyalty.models import (
     RedeemRuleKind,
     Reward,
     RewardStatus,
-    RewardType,
     Shop,
     VipTier,
 )
@@ -163,7 +162,7 @@ def redeem_points(
         shop_id=shop.id,
         customer_id=customer.id,
         redeem_rule_id=rule.id,
-        reward_type=RewardType.STORE_CREDIT if is_credit else RewardType.DISCOUNT_CODE,
+        reward_type=rule.reward_type,
         description=rule.name,
         points=points,
         discount_code=None if is_credit else generate_code(shop.setting("code_prefix")),
