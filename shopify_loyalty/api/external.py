@@ -23,7 +23,6 @@ from shopify_loyalty.api.admin_schemas import (
 )
 from shopify_loyalty.api.context import database, external_shop_id
 from shopify_loyalty.api.schemas import ErrorSchema, LoyaltyInfoSchema
-from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services import customers_admin, earn_rules, portal, program, redemption
 
@@ -113,11 +112,7 @@ class RedeemPoints(MethodView):
             shop = _shop(session)
             return shop, _customer(session, shop, body)
 
-        def redeem(session: Session, shop: Shop, customer: Customer) -> Any:
-            redemption.redeem_points(session, shop, customer, command, utcnow())
-            return _info(session, shop, customer)
-
-        return idempotent.run(database(), identify, redeem)
+        return idempotent.run(database(), identify, idempotent.redemption_work(command))
 
 
 @blp.route("/point-redeem-rules")

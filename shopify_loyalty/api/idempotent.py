@@ -8,10 +8,11 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.api import presenters
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ValidationError
 from shopify_loyalty.models import Customer, Shop
-from shopify_loyalty.services import idempotency
+from shopify_loyalty.services import idempotency, portal, redemption
 
 MAX_KEY_LENGTH = 255
 
@@ -24,6 +25,16 @@ def _json(status: int, body: Any) -> Response:
 
 Identify = Callable[[Session], tuple[Shop, Customer]]
 Work = Callable[[Session, Shop, Customer], Any]
+
+
+def redemption_work(command: redemption.RedeemCommand) -> Work:
+    """Redeem, then answer with the updated loyalty info (storefront and external API)."""
+
+    def redeem(session: Session, shop: Shop, customer: Customer) -> Any:
+        redemption.redeem_points(session, shop, customer, command, utcnow())
+        return presenters.loyalty_info(portal.loyalty_info(session, shop, customer))
+
+    return redeem
 
 
 def run(db: Database, identify: Identify, work: Work) -> Response:

@@ -163,11 +163,7 @@ class RedeemPoints(MethodView):
             _check_same_customer(customer, args)
             return shop, customer
 
-        def redeem(session: Session, shop: Shop, customer: Customer) -> Any:
-            redemption.redeem_points(session, shop, customer, command, utcnow())
-            return presenters.loyalty_info(portal.loyalty_info(session, shop, customer))
-
-        return idempotent.run(database(), identify, redeem)
+        return idempotent.run(database(), identify, idempotent.redemption_work(command))
 
 
 def _check_same_customer(customer: Customer, args: dict[str, Any]) -> None:
