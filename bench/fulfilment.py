@@ -38,8 +38,10 @@ from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.models import Customer, RedeemRule, RedeemRuleKind, Reward, Shop
-from shopify_loyalty.services import program, redemption
-from shopify_loyalty.services.customers import enrol
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.customers.enrolment import enrol
+from shopify_loyalty.services.program import redeem_rules
+from shopify_loyalty.services.rewards import redemption
 from shopify_loyalty.token_cipher import TokenCipher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,8 +130,8 @@ def queue(db: Database, settings: Settings, label: str, shops: int, per_shop: in
             session.add(shop)
             session.flush()
             enrol(session, shop, 1)
-            program.adjust_points(session, shop, 1, per_shop * 100, "bench")
-            rule = program.create_redeem_rule(session, shop, program.RedeemRuleSpec(
+            adjustments.adjust_points(session, shop, 1, per_shop * 100, "bench")
+            rule = redeem_rules.create_redeem_rule(session, shop, redeem_rules.RedeemRuleSpec(
                 name="1 off", kind=RedeemRuleKind.FIXED_AMOUNT, points_cost=100,
                 value=Decimal("1.00")))
             customer = session.scalars(select(Customer).where(Customer.shop_id == shop.id)).one()

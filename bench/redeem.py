@@ -36,7 +36,8 @@ from bench.common import (
 from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
 from shopify_loyalty.models import RedeemRuleKind
-from shopify_loyalty.services import program
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.program import redeem_rules
 from shopify_loyalty.shopify.auth import issue_customer_token
 
 DOMAIN = "bench-shop.myshopify.com"
@@ -57,11 +58,11 @@ def seed(customers: int) -> int:
         shop = Shop(domain=DOMAIN, currency="USD")
         session.add(shop)
         session.flush()
-        rule = program.create_redeem_rule(session, shop, program.RedeemRuleSpec(
+        rule = redeem_rules.create_redeem_rule(session, shop, redeem_rules.RedeemRuleSpec(
             name="Ten cents off", kind=RedeemRuleKind.FIXED_AMOUNT, points_cost=COST,
             value=__import__("decimal").Decimal("0.10")))
         for customer_id in range(1, customers + 1):
-            program.adjust_points(session, shop, customer_id, PLENTY, "bench balance")
+            adjustments.adjust_points(session, shop, customer_id, PLENTY, "bench balance")
         rule_id = rule.id
     db.dispose()
     return rule_id

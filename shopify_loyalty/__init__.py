@@ -55,18 +55,14 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     celery_app.loader.import_default_modules()
     db.dispatcher = OutboxDispatcher(celery_app, db)
 
-    from shopify_loyalty.api import (
-        admin,
-        admin_customers,
-        admin_exports,
-        external,
-        health,
-        install,
-        storefront,
-        webhooks,
-    )
+    from shopify_loyalty.api import external, health, install, storefront, webhooks
+    from shopify_loyalty.api.admin import customers as admin_customers
+    from shopify_loyalty.api.admin import exports as admin_exports
+    from shopify_loyalty.api.admin import program as admin_program
+    from shopify_loyalty.api.admin import rewards as admin_rewards
+    from shopify_loyalty.api.admin import shop as admin_shop
     from shopify_loyalty.api.single_use import single_use_for
-    from shopify_loyalty.services import shop_tokens
+    from shopify_loyalty.services.shops import tokens as shop_tokens
 
     shopify_app = AppCredentials(settings.shopify_api_key, settings.api_secrets,
                                  settings.shopify_admin_base_url)
@@ -81,8 +77,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
-    for blueprint in (storefront.blp, install.blp, admin.blp, admin_customers.blp,
-                      admin_exports.blp, external.blp):
+    for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
+                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blp)

@@ -1,4 +1,4 @@
-"""Settings read from the environment (design section 3). No logic beyond parsing."""
+"""Settings read from the environment. No logic beyond parsing."""
 
 from __future__ import annotations
 

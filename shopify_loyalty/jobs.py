@@ -19,7 +19,7 @@ from flask import Flask
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, QueuedTask
 from shopify_loyalty.services import outbox
-from shopify_loyalty.services.stale_rewards import take_stale_rewards
+from shopify_loyalty.services.rewards.stale import take_stale_rewards
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from shopify_loyalty.models import (
     RedeemRuleKind,
     Shop,
 )
-from shopify_loyalty.services import program
-from shopify_loyalty.services.customers import enrol
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.customers.enrolment import enrol
+from shopify_loyalty.services.program import redeem_rules
 
 _shops = 0
 
@@ -37,7 +38,7 @@ def customer(session: Session, shop: Shop, shopify_id: int = 1001, points: int =
     for name, value in fields.items():
         setattr(row, name, value)
     if points:
-        program.adjust_points(session, shop, shopify_id, points, "test balance")
+        adjustments.adjust_points(session, shop, shopify_id, points, "test balance")
     session.flush()
     return row
 
@@ -54,9 +55,9 @@ def rule(session: Session, shop: Shop, kind: RedeemRuleKind = RedeemRuleKind.FIX
             "points_per_unit": 100, "min_points": 100, "max_points": 5000, "increment": 100,
         },
     }[kind]
-    spec = program.RedeemRuleSpec(name=fields.pop("name", f"{kind.value} reward"), kind=kind,
+    spec = redeem_rules.RedeemRuleSpec(name=fields.pop("name", f"{kind.value} reward"), kind=kind,
                                   **{**defaults, **fields})
-    return program.create_redeem_rule(session, shop, spec)
+    return redeem_rules.create_redeem_rule(session, shop, spec)
 
 
 def ledger_sum(session: Session, customer_id: int) -> int:

@@ -12,8 +12,10 @@ from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.jobs import OutboxDispatcher
-from shopify_loyalty.services import fulfilment, pending_points, rewards_admin, webhooks
-from shopify_loyalty.services.shop_admin_factory import ShopAdmins
+from shopify_loyalty.services.orders import webhooks
+from shopify_loyalty.services.points import pending as pending_points
+from shopify_loyalty.services.rewards import attempts, deactivation, fulfilment
+from shopify_loyalty.services.shops.admins import ShopAdmins
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,7 @@ def approve_pending_points() -> int:
 def deactivate_discount(self: Any, reward_id: int) -> None:
     """Deactivate a refunded reward's discount code in Shopify (idempotent)."""
     try:
-        rewards_admin.deactivate_reward_discount(_db(), reward_id)
+        deactivation.deactivate_reward_discount(_db(), reward_id)
     except ShopNeedsReauthError:
         # Nothing to retry until the merchant re-installs; the code stays single-use and
         # limited to this customer meanwhile.
@@ -106,7 +108,7 @@ def deactivate_discount(self: Any, reward_id: int) -> None:
     name="loyalty.fulfil_reward", bind=True, acks_late=True, max_retries=None
 )
 def fulfil_reward(self: Any, reward_id: int) -> str:
-    """Create the reward's discount code or store credit in Shopify (design 5.2)."""
+    """Create the reward's discount code or store credit in Shopify."""
     try:
         return fulfilment.fulfil_reward(_db(), _admins(), reward_id).value
     except fulfilment.RetryLater as later:
@@ -114,7 +116,7 @@ def fulfil_reward(self: Any, reward_id: int) -> str:
             # In-process mode runs inside the request that redeemed: it must not sleep there.
             # The reward stays PENDING; the relay (beat) sends it again once it is stale.
             log.warning("reward %s left PENDING for the relay: %s", reward_id, later)
-            return fulfilment.Outcome.PARKED.value
+            return attempts.Outcome.PARKED.value
         log.info("reward %s: %s", reward_id, later)
         raise self.retry(countdown=later.countdown, exc=later) from later
 

@@ -10,7 +10,7 @@ from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Shop
-from shopify_loyalty.services import api_keys, installation
+from shopify_loyalty.services.shops import api_keys, installation
 from shopify_loyalty.shopify import oauth
 from shopify_loyalty.shopify.auth import (
     CustomerClaims,

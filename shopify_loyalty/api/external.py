@@ -13,8 +13,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.api import admin_presenters, idempotent, presenters
-from shopify_loyalty.api.admin_schemas import (
+from shopify_loyalty.api import idempotent, presenters
+from shopify_loyalty.api.admin import presenters as admin_presenters
+from shopify_loyalty.api.admin.schemas import (
     CustomerRefArgsSchema,
     EarnRuleSchema,
     ExternalPointsSchema,
@@ -24,7 +25,10 @@ from shopify_loyalty.api.admin_schemas import (
 from shopify_loyalty.api.context import database, external_shop_id
 from shopify_loyalty.api.schemas import ErrorSchema, LoyaltyInfoSchema
 from shopify_loyalty.models import Customer, Shop
-from shopify_loyalty.services import customers_admin, earn_rules, portal, program, redemption
+from shopify_loyalty.services.customers import adjustments, portal
+from shopify_loyalty.services.customers import admin as customers_admin
+from shopify_loyalty.services.program import earn_rules, redeem_rules
+from shopify_loyalty.services.rewards import redemption
 
 blp = Blueprint(
     "external", __name__, url_prefix="/api/external",
@@ -69,7 +73,7 @@ def _change_points(body: dict[str, Any], sign: int) -> Response:
     with database().unit_of_work() as session:
         shop = _shop(session)
         customer = _customer(session, shop, body)
-        customers_admin.adjust(session, shop, customer, sign * body["points"], body["reason"],
+        adjustments.adjust(session, shop, customer, sign * body["points"], body["reason"],
                                key, channel="api")
         return jsonify(_info(session, shop, customer))
 
@@ -121,7 +125,7 @@ class PointRedeemRules(MethodView):
     def get(self) -> Response:
         """The shop's active redeem rules."""
         with database().unit_of_work() as session:
-            rules = [r for r in program.redeem_rules(session, _shop(session)) if r.active]
+            rules = [r for r in redeem_rules.redeem_rules(session, _shop(session)) if r.active]
             return jsonify(RedeemRuleSchema(many=True).dump(
                 [presenters.redeem_rule(r) for r in rules]))
 

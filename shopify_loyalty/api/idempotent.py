@@ -12,7 +12,9 @@ from shopify_loyalty.api import presenters
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ValidationError
 from shopify_loyalty.models import Customer, Shop
-from shopify_loyalty.services import idempotency, portal, redemption
+from shopify_loyalty.services import idempotency
+from shopify_loyalty.services.customers import portal
+from shopify_loyalty.services.rewards import redemption
 
 MAX_KEY_LENGTH = 255
 

@@ -1,4 +1,4 @@
-"""The OAuth install (design section 5.4): ``GET /auth`` and ``GET /auth/callback``.
+"""The OAuth install: ``GET /auth`` and ``GET /auth/callback``.
 
 Every check of the callback (HMAC, state, timestamp, shop) runs before anything is sent to
 Shopify or stored; a failed one answers 400 or 401 and stores nothing.
@@ -20,7 +20,7 @@ from shopify_loyalty.api.schemas import ErrorSchema
 from shopify_loyalty.api.single_use import SingleUse
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import LoyaltyError, UnauthorizedError
-from shopify_loyalty.services import installation
+from shopify_loyalty.services.shops import installation
 from shopify_loyalty.shopify import oauth
 
 blp = Blueprint("install", __name__, description="OAuth install of the app on a shop.")

@@ -6,7 +6,7 @@ from typing import Any
 
 from shopify_loyalty.api.schemas import LoyaltyInfoSchema, RewardSchema, TransactionSchema
 from shopify_loyalty.models import PointTransaction, RedeemRule, Reward
-from shopify_loyalty.services.portal import LoyaltyInfo, RedeemOption
+from shopify_loyalty.services.customers.portal import LoyaltyInfo, RedeemOption
 
 _loyalty_schema = LoyaltyInfoSchema()
 _reward_schema = RewardSchema()

@@ -1,4 +1,4 @@
-"""Rate limits (design section 6): storefront 60 a minute per customer, external 20 a
+"""Rate limits: storefront 60 a minute per customer, external 20 a
 second per API key (LoyaltyLion's figure), on Redis, or in memory without ``REDIS_URL``.
 
 The limiter fails open: if Redis is unreachable the request goes through and the error is

@@ -27,8 +27,9 @@ from shopify_loyalty.api.schemas import (
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import ForbiddenError
 from shopify_loyalty.models import Customer, RewardStatus, Shop
-from shopify_loyalty.services import portal, redemption
-from shopify_loyalty.services.customers import signed_in
+from shopify_loyalty.services.customers import portal
+from shopify_loyalty.services.customers.enrolment import signed_in
+from shopify_loyalty.services.rewards import redemption
 
 blp = Blueprint(
     "storefront",

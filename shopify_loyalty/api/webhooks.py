@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 
 from shopify_loyalty.api.context import database, settings
 from shopify_loyalty.errors import InvalidJsonError, UnauthorizedError, ValidationError
-from shopify_loyalty.services import webhooks
+from shopify_loyalty.services.orders import webhooks
 from shopify_loyalty.shopify.webhook_hmac import verify_webhook
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Operator commands: ``flask --app app …`` (design section 8). JSON on stdout."""
+"""Operator commands: ``flask --app app …``. JSON on stdout."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.db import utcnow
-from shopify_loyalty.services import api_keys as keys
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.shops import api_keys as keys
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 
 
 @click.group("api-keys", help="Keys for the external API (X-API-Key).", cls=AppGroup)

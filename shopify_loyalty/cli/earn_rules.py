@@ -9,8 +9,8 @@ from flask.cli import AppGroup
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.cli.rules import DECIMAL
 from shopify_loyalty.models import EarnRule, EarnRuleKind
-from shopify_loyalty.services import earn_rules as service
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.program import earn_rules as service
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 
 
 def earn_rule(rule: EarnRule) -> dict[str, Any]:

@@ -4,8 +4,8 @@ import click
 from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
-from shopify_loyalty.services import program
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 
 
 @click.group(help="Customers' points.", cls=AppGroup)
@@ -23,7 +23,7 @@ def adjust(domain: str, customer_id: int, amount: int, reason: str) -> None:
     """Add POINTS (or remove, when negative) for CUSTOMER_ID; never below zero."""
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
-        customer, row = program.adjust_points(session, shop, customer_id, amount, reason)
+        customer, row = adjustments.adjust_points(session, shop, customer_id, amount, reason)
         emit(
             {
                 "customerId": customer.shopify_customer_id,

@@ -4,8 +4,8 @@ import click
 from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
-from shopify_loyalty.services import privacy as service
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.customers import privacy as service
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 
 
 @click.group(help="Customers' data requests.", cls=AppGroup)

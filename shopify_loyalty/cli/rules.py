@@ -8,8 +8,8 @@ from flask.cli import AppGroup
 from shopify_loyalty.api.presenters import redeem_rule
 from shopify_loyalty.cli.output import emit, id_list, transaction, word_list
 from shopify_loyalty.models import LimitInterval, RedeemRuleKind
-from shopify_loyalty.services import program
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.program import redeem_rules as rules
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 
 DECIMAL = click.types.FuncParamType(Decimal)
 DECIMAL.name = "decimal"
@@ -70,7 +70,7 @@ def add(
     inactive: bool,
 ) -> None:
     """Add a redeem rule to DOMAIN's program."""
-    spec = program.RedeemRuleSpec(
+    spec = rules.RedeemRuleSpec(
         name=name,
         kind=RedeemRuleKind(kind),
         points_cost=points,
@@ -94,7 +94,7 @@ def add(
     )
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
-        emit(redeem_rule(program.create_redeem_rule(session, shop, spec)))
+        emit(redeem_rule(rules.create_redeem_rule(session, shop, spec)))
 
 
 @redeem_rules.command("list")
@@ -103,4 +103,4 @@ def list_(domain: str) -> None:
     """DOMAIN's redeem rules, active or not."""
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
-        emit([redeem_rule(rule) for rule in program.redeem_rules(session, shop)])
+        emit([redeem_rule(rule) for rule in rules.redeem_rules(session, shop)])

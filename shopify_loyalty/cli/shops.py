@@ -8,8 +8,8 @@ from sqlalchemy import select
 from shopify_loyalty.cli.output import emit, transaction, word_list
 from shopify_loyalty.config import Settings
 from shopify_loyalty.models import Shop
-from shopify_loyalty.services import program
-from shopify_loyalty.services.customers import shop_by_domain
+from shopify_loyalty.services.program import settings as shop_settings
+from shopify_loyalty.services.shops.lookup import shop_by_domain
 from shopify_loyalty.token_cipher import TokenCipher
 
 
@@ -55,13 +55,13 @@ def add(domain: str, access_token: str, currency: str) -> None:
 @click.argument("domain")
 @click.option("--code-prefix", help="Prefix of generated discount codes, e.g. LOY-.")
 @click.option("--exclusion-tags", help="Customer tags that exclude from the program: a,b.")
-@click.option("--earn-on", type=click.Choice(program.EARN_EVENTS))
+@click.option("--earn-on", type=click.Choice(shop_settings.EARN_EVENTS))
 def set_(
     domain: str, code_prefix: str | None, exclusion_tags: str | None, earn_on: str | None
 ) -> None:
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
-        program.update_settings(
+        shop_settings.update_settings(
             shop,
             code_prefix=code_prefix,
             exclusion_tags=word_list(exclusion_tags) if exclusion_tags is not None else None,

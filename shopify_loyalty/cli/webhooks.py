@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.models import WebhookEvent
-from shopify_loyalty.services import webhooks as service
+from shopify_loyalty.services.orders import webhooks as service
 
 
 def event_json(event: WebhookEvent) -> dict[str, Any]:

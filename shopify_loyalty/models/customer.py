@@ -31,7 +31,7 @@ class Customer(Base):
     """A shop's customer in the program, with balances kept beside the ledger.
 
     ``available_points`` always equals the sum of the customer's approved ledger rows; it
-    is changed only in the transaction that appends the row (services.ledger).
+    is changed only in the transaction that appends the row (services.points.ledger).
     """
 
     __tablename__ = "customers"
@@ -65,7 +65,7 @@ class Customer(Base):
     referred_completed: Mapped[int] = mapped_column(default=0)
     rewarded_for: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     signup_rewarded: Mapped[bool] = mapped_column(default=False)
-    # Shopify's updated_at of the profile last copied (see services.profiles).
+    # Shopify's updated_at of the profile last copied (see services.customers.profiles).
     profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

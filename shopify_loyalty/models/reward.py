@@ -34,7 +34,7 @@ class Reward(Base):
 
     __tablename__ = "rewards"
     __table_args__ = (
-        # Codes are generated upper-case and matched upper-case (services.codes).
+        # Codes are generated upper-case and matched upper-case (services.rewards.codes).
         Index(None, "shop_id", "discount_code", unique=True),
         Index(None, "customer_id", "status", "id"),
         Index(None, "fulfillment_status", "created_at"),
@@ -64,7 +64,7 @@ class Reward(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Set just before the first call to Shopify: a lost store-credit answer is looked for
-    # among the credits made since then (services.fulfilment).
+    # among the credits made since then (services.rewards.fulfilment).
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A worker is fulfilling the reward until then; another one leaves it alone.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -48,7 +48,7 @@ class VipTier(Base):
 
 
 class RedeemRule(Base):
-    """What a customer can buy with points (design section 7)."""
+    """What a customer can buy with points."""
 
     __tablename__ = "redeem_rules"
     __table_args__ = (

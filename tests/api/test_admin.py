@@ -219,7 +219,7 @@ def _unused_reward(session: Session, shop: Shop, customer_id: int = 7001) -> Rew
     customer = factories.customer(session, shop, customer_id, points=1000)
     rule = factories.rule(session, shop, RedeemRuleKind.FIXED_AMOUNT)
     from shopify_loyalty.db import utcnow
-    from shopify_loyalty.services import redemption
+    from shopify_loyalty.services.rewards import redemption
     reward = redemption.redeem_points(session, shop, customer,
                                       redemption.RedeemCommand(rule.id), utcnow())
     session.commit()
@@ -265,7 +265,8 @@ def test_every_admin_endpoint_hides_another_shops_data(
 ) -> None:
     reward = _unused_reward(session, installed, 7200)
     rule_id = reward.redeem_rule_id
-    from shopify_loyalty.services import api_keys, earn_rules
+    from shopify_loyalty.services.program import earn_rules
+    from shopify_loyalty.services.shops import api_keys
     earn = earn_rules.create_earn_rule(session, installed, earn_rules.EarnRuleSpec(
         kind=earn_rules.EarnRuleKind.SIGNUP, points=10))
     key, _secret = api_keys.create_key(session, installed, "k")

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import ApiKey, RedeemRuleKind, Shop
-from shopify_loyalty.services import api_keys, earn_rules
+from shopify_loyalty.services.program import earn_rules
+from shopify_loyalty.services.shops import api_keys
 from tests import factories
 
 

@@ -20,7 +20,7 @@ from shopify_loyalty.models import (
     Shop,
     VipTier,
 )
-from shopify_loyalty.services.codes import generate_code
+from shopify_loyalty.services.rewards.codes import generate_code
 from tests import factories
 from tests.conftest import auth
 

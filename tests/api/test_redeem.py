@@ -25,7 +25,7 @@ from shopify_loyalty.models import (
     Shop,
     VipTier,
 )
-from shopify_loyalty.services.codes import CODE_ALPHABET, CODE_LENGTH
+from shopify_loyalty.services.rewards.codes import CODE_ALPHABET, CODE_LENGTH
 from tests import factories
 from tests.conftest import SentTasks, auth
 

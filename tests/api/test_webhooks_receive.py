@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import EarnRuleKind, PointTransaction, WebhookEvent, WebhookStatus
-from shopify_loyalty.services import earn_rules
+from shopify_loyalty.services.program import earn_rules
 from shopify_loyalty.shopify.webhook_hmac import sign_webhook, verify_webhook
 from tests import shopify_webhooks as hooks
 from tests.conftest import API_SECRET, OLD_SECRET, SentTasks

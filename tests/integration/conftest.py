@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
 from shopify_loyalty.models import Customer, Shop
-from shopify_loyalty.services.shop_admin_factory import ShopAdmins
+from shopify_loyalty.services.shops.admins import ShopAdmins
 from shopify_loyalty.shopify.bucket import InMemoryBucket
 from shopify_loyalty.token_cipher import TokenCipher
 from tests import factories

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import CustomerStatus, LedgerKind, LedgerStatus, VipTier
-from shopify_loyalty.services import pending_points, program
+from shopify_loyalty.services.points import pending as pending_points
+from shopify_loyalty.services.program import settings as shop_settings
 from tests import shopify_webhooks as hooks
 from tests.integration.webhook_setup import (
     assert_balanced,
@@ -62,7 +63,7 @@ def test_the_shop_chooses_the_earning_event(
     client: FlaskClient, session: Session, shop: Any, earn_on: str, earning_topic: str
 ) -> None:
     purchase_rule(session, shop)
-    program.update_settings(shop, earn_on=earn_on)
+    shop_settings.update_settings(shop, earn_on=earn_on)
     session.commit()
     for topic in ("orders/create", "orders/paid", "orders/fulfilled"):
         hooks.deliver(client, shop.domain, topic, hooks.order(financial_status="pending"))
@@ -110,7 +111,7 @@ def test_guest_orders_and_excluded_customers_earn_nothing(
 ) -> None:
     purchase_rule(session, shop)
     hooks.deliver(client, shop.domain, "orders/paid", hooks.order(customer_id=None))
-    program.update_settings(shop, exclusion_tags=["staff"])
+    shop_settings.update_settings(shop, exclusion_tags=["staff"])
     session.commit()
     payload = hooks.order(order_id=hooks.ORDER_ID + 1)
     payload["customer"]["tags"] = "Staff, wholesale"

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import RewardStatus
-from shopify_loyalty.services import redemption
-from shopify_loyalty.services.customers import enrol
+from shopify_loyalty.services.customers.enrolment import enrol
+from shopify_loyalty.services.rewards import redemption
 from tests import factories
 from tests import shopify_webhooks as hooks
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.models import Customer, EarnRuleKind, LedgerKind, PointTransaction, Shop
-from shopify_loyalty.services import earn_rules, earning
-from shopify_loyalty.services import webhook_payloads as payloads
+from shopify_loyalty.services.orders import earning, reversals
+from shopify_loyalty.services.program import earn_rules
+from shopify_loyalty.shopify import webhook_payloads as payloads
 from tests import factories
 from tests import shopify_webhooks as hooks
 
@@ -50,7 +51,7 @@ def test_concurrent_events_of_one_order_earn_and_reverse_once(committed_db: Data
     assert _together(committed_db, shop_id,
                      lambda s, shop: earning.earn_for_order(s, shop, order, utcnow())) == []
     assert _together(committed_db, shop_id,
-                     lambda s, shop: earning.reverse_for_refund(s, shop, refund)) == []
+                     lambda s, shop: reversals.reverse_for_refund(s, shop, refund)) == []
 
     with committed_db.unit_of_work() as session:
         customer = session.scalars(select(Customer)).one()

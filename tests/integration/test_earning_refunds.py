@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import LedgerKind, LedgerStatus
-from shopify_loyalty.services import pending_points, program
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.points import pending as pending_points
 from tests import shopify_webhooks as hooks
 from tests.integration.webhook_setup import assert_balanced, customer, purchase_rule, rows
 
@@ -108,7 +109,7 @@ def test_spent_points_are_a_shortfall_written_in_the_note(
 ) -> None:
     purchase_rule(session, shop)
     hooks.deliver(client, shop.domain, "orders/paid", hooks.order(subtotal="100.00"))
-    program.adjust_points(session, shop, hooks.CUSTOMER_ID, -80, "spent elsewhere")
+    adjustments.adjust_points(session, shop, hooks.CUSTOMER_ID, -80, "spent elsewhere")
     session.commit()
     hooks.deliver(client, shop.domain, "refunds/create", hooks.refund(subtotals=("50.00",)))
     row = customer(session, shop)

@@ -23,9 +23,10 @@ from shopify_loyalty.models import (
     RewardStatus,
     Shop,
 )
-from shopify_loyalty.services import fulfilment, redemption
-from shopify_loyalty.services.fulfilment import MAX_TRANSIENT_FAILURES, Outcome, RetryLater
-from shopify_loyalty.services.shop_admin_factory import ShopAdmins
+from shopify_loyalty.services.rewards import fulfilment, redemption
+from shopify_loyalty.services.rewards.attempts import Outcome
+from shopify_loyalty.services.rewards.fulfilment import MAX_TRANSIENT_FAILURES, RetryLater
+from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories
 from tests.fake_clock import FakeClock
 from tests.fake_shopify import FakeShopify

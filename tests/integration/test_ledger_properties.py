@@ -1,5 +1,5 @@
 """Property: whatever sequence of adjustments and redemptions, the balance never goes below
-zero and always equals the sum of the approved ledger rows (design section 9, invariant 1)."""
+zero and always equals the sum of the approved ledger rows (invariant 1 in the README)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import LoyaltyError
 from shopify_loyalty.models import RedeemRuleKind
-from shopify_loyalty.services import program, redemption
+from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.services.rewards import redemption
 from tests import factories
 
 adjust = st.tuples(st.just("adjust"), st.integers(min_value=-3000, max_value=3000))
@@ -35,7 +36,7 @@ def test_balance_equals_the_ledger_and_never_drops_below_zero(
         try:
             with session.begin_nested():  # one request: all of it, or none of it
                 if op == "adjust":
-                    program.adjust_points(session, shop, 1001, value, "property test")
+                    adjustments.adjust_points(session, shop, 1001, value, "property test")
                     delta = value
                 elif op == "fixed":
                     command = redemption.RedeemCommand(fixed[value].id)

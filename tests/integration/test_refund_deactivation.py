@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.models import Customer, OutboxMessage, RewardStatus, Shop
-from shopify_loyalty.services import fulfilment, outbox, rewards_admin
-from shopify_loyalty.services.reward_terms import RewardTerms
-from shopify_loyalty.services.shop_admin_factory import ShopAdmins
+from shopify_loyalty.services import outbox
+from shopify_loyalty.services.rewards import admin as rewards_admin
+from shopify_loyalty.services.rewards import attempts, fulfilment
+from shopify_loyalty.services.rewards.terms import RewardTerms
+from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests.conftest import SentTasks
 from tests.fake_shopify import FakeShopify
 from tests.integration.test_fulfil_failures import make_reward, reload
@@ -21,7 +23,7 @@ def test_a_refunded_rewards_code_is_deactivated_in_shopify(
     token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
 ) -> None:
     reward = make_reward(session, token_shop, customer)
-    assert fulfilment.fulfil_reward(db, admins, reward.id) is fulfilment.Outcome.DONE
+    assert fulfilment.fulfil_reward(db, admins, reward.id) is attempts.Outcome.DONE
     gid = reload(session, reward).discount_code_id
 
     rewards_admin.refund_reward(session, token_shop, reward.id)
@@ -37,13 +39,13 @@ def test_a_refund_while_the_code_is_being_made_still_retires_the_code(
     token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
 ) -> None:
     reward = make_reward(session, token_shop, customer)
-    terms = fulfilment.claim(db, reward.id, utcnow())
+    terms = attempts.claim(db, reward.id, utcnow())
     assert isinstance(terms, RewardTerms)
     # The worker is talking to Shopify when the merchant refunds the reward.
     rewards_admin.refund_reward(session, token_shop, reward.id)
     session.commit()
     gid = "gid://shopify/DiscountCodeNode/777"
-    assert fulfilment.record_done(db, terms, gid) is fulfilment.Outcome.SETTLED
+    assert attempts.record_done(db, terms, gid) is attempts.Outcome.SETTLED
 
     row = reload(session, reward)
     assert (row.status, row.discount_code_id) == (RewardStatus.REFUNDED, gid)

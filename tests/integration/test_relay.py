@@ -18,8 +18,8 @@ from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs import OutboxDispatcher
 from shopify_loyalty.models import Customer, FulfillmentStatus, OutboxMessage, Reward, Shop
 from shopify_loyalty.services import outbox
-from shopify_loyalty.services.shop_admin_factory import ShopAdmins
-from shopify_loyalty.services.stale_rewards import STALE_AFTER
+from shopify_loyalty.services.rewards.stale import STALE_AFTER
+from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories
 from tests.conftest import auth
 from tests.fake_shopify import FakeShopify

@@ -15,7 +15,7 @@ from flask import Flask
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.models import Shop
-from shopify_loyalty.services import shop_tokens
+from shopify_loyalty.services.shops import tokens as shop_tokens
 from shopify_loyalty.token_cipher import TokenCipher
 from tests.shopify_mock import form, token_answer, token_url
 

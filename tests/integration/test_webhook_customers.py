@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import CustomerStatus, LedgerKind
-from shopify_loyalty.services import program
+from shopify_loyalty.services.program import settings as shop_settings
 from tests import shopify_webhooks as hooks
 from tests.conftest import auth
 from tests.integration.webhook_setup import (
@@ -65,7 +65,7 @@ def test_order_before_the_customer_exists_enrols_them_with_signup_points(
 def test_update_syncs_profile_and_exclusion_tags_both_ways(
     client: FlaskClient, session: Session, shop: Any
 ) -> None:
-    program.update_settings(shop, exclusion_tags=["staff"])
+    shop_settings.update_settings(shop, exclusion_tags=["staff"])
     session.commit()
     hooks.deliver(client, shop.domain, "customers/update",
                   hooks.customer(email="a@x.test", first_name="Ann", last_name="Lee",
@@ -83,7 +83,7 @@ def test_excluded_at_signup_gets_no_points_and_opt_out_is_kept(
     client: FlaskClient, session: Session, shop: Any
 ) -> None:
     signup_rule(session, shop, points=50)
-    program.update_settings(shop, exclusion_tags=["staff"])
+    shop_settings.update_settings(shop, exclusion_tags=["staff"])
     session.commit()
     hooks.deliver(client, shop.domain, "customers/create", hooks.customer(tags="staff"))
     row = customer(session, shop)
@@ -99,7 +99,7 @@ def test_excluded_at_signup_gets_no_points_and_opt_out_is_kept(
 def test_an_older_update_arriving_late_does_not_undo_a_newer_one(
     client: FlaskClient, session: Session, shop: Any
 ) -> None:
-    program.update_settings(shop, exclusion_tags=["staff"])
+    shop_settings.update_settings(shop, exclusion_tags=["staff"])
     session.commit()
     newer = hooks.customer(email="new@x.test", tags="staff")
     newer["updated_at"] = "2026-11-02T10:00:00-05:00"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
-from shopify_loyalty.services import webhooks
+from shopify_loyalty.services.orders import webhooks
 from tests import shopify_webhooks as hooks
 from tests.integration.webhook_setup import customer, purchase_rule
 from workers.tasks import WEBHOOK_MAX_RETRIES

@@ -16,7 +16,7 @@ from shopify_loyalty.models import (
     PointTransaction,
     Shop,
 )
-from shopify_loyalty.services import earn_rules
+from shopify_loyalty.services.program import earn_rules
 from tests import factories
 from tests import shopify_webhooks as hooks
 

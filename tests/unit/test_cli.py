@@ -1,4 +1,4 @@
-"""Operator commands (design section 8): JSON on stdout, errors on stderr with status 1."""
+"""Operator commands: JSON on stdout, errors on stderr with status 1."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Customers in the program: enrolment, profiles, portal reads, adjustments, imports, privacy."""

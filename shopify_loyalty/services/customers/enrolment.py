@@ -1,0 +1,67 @@
+"""Enrolling customers: the first contact, by whatever route, creates them once."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.db import upsert_insert, utcnow
+from shopify_loyalty.errors import UnauthorizedError
+from shopify_loyalty.models import Customer, Shop
+from shopify_loyalty.services.customers.profiles import apply_profile
+from shopify_loyalty.services.customers.signup import award_signup
+from shopify_loyalty.shopify.webhook_payloads import CustomerProfile
+
+
+def signed_in(session: Session, domain: str, shopify_customer_id: int) -> tuple[Shop, Customer]:
+    """The installed shop and its customer (enrolled on first contact), in one round trip
+    when the customer is known. Raises UnauthorizedError for an unknown or uninstalled shop.
+    """
+    row = session.execute(
+        select(Shop, Customer)
+        .outerjoin(
+            Customer,
+            and_(Customer.shop_id == Shop.id,
+                 Customer.shopify_customer_id == shopify_customer_id),
+        )
+        .where(Shop.domain == domain)
+    ).first()
+    if row is None or not row[0].installed:
+        raise UnauthorizedError("Unknown or uninstalled shop.")
+    shop, customer = row
+    return shop, customer or enrol(session, shop, shopify_customer_id)
+
+
+def find_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Customer | None:
+    return session.scalars(
+        select(Customer).where(
+            Customer.shop_id == shop.id, Customer.shopify_customer_id == shopify_customer_id
+        )
+    ).first()
+
+
+def enrol(
+    session: Session, shop: Shop, shopify_customer_id: int, profile: CustomerProfile | None = None
+) -> Customer:
+    """The shop's customer with this Shopify id, created ACTIVE on first contact.
+
+    Concurrent first contacts create one row: the insert skips on the unique key, and only
+    the call that inserted it applies ``profile`` (so exclusion tags count) and awards the
+    sign-up points. Raises InsufficientPointsError only if the ledger is inconsistent.
+    """
+    customer = find_customer(session, shop, shopify_customer_id)
+    if customer is not None:
+        return customer
+    inserted = session.execute(
+        upsert_insert(session, Customer)
+        .values(shop_id=shop.id, shopify_customer_id=shopify_customer_id)
+        .on_conflict_do_nothing(index_elements=["shop_id", "shopify_customer_id"])
+        .returning(Customer.id)
+    ).first()
+    customer = find_customer(session, shop, shopify_customer_id)
+    assert customer is not None
+    if inserted is not None:
+        if profile is not None:
+            apply_profile(shop, customer, profile)
+        award_signup(session, shop, customer, utcnow())
+    return customer

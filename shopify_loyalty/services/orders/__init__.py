@@ -1,0 +1,1 @@
+"""Shopify webhooks and what orders do: earning points and taking them back."""

@@ -1,0 +1,94 @@
+"""Points for purchases (taking them back on refunds and cancellations: reversals.py).
+
+Every order event first locks the order's ``OrderPoints`` row, so the events of one order
+take turns and each sees what the others did: an order earns once, a refund is taken back
+once, and a refund that arrives before the earning event is applied when the order earns.
+The ledger's unique keys (EARNED ("order", id), REVERSED ("refund", id) and
+("order_cancel", id)) are the backstop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.models import (
+    Customer,
+    CustomerStatus,
+    EarnRule,
+    EarnRuleKind,
+    LedgerKind,
+    Shop,
+    VipTier,
+)
+from shopify_loyalty.services.customers.enrolment import enrol
+from shopify_loyalty.services.orders.records import lock_order
+from shopify_loyalty.services.orders.reversals import reverse_refunded_share
+from shopify_loyalty.services.points import ledger
+from shopify_loyalty.services.points import pending as pending_points
+from shopify_loyalty.services.program.earn_rules import active_rule
+from shopify_loyalty.shopify.webhook_payloads import OrderFacts
+
+
+def eligible_amount(order: OrderFacts, rule: EarnRule | None) -> Decimal:
+    """The subtotal after discounts, plus shipping and tax if the rule says so."""
+    amount = order.subtotal
+    # With tax-inclusive prices the subtotal already holds the tax.
+    if order.taxes_included and not (rule and rule.include_tax):
+        amount -= order.tax
+    if rule and rule.include_tax and not order.taxes_included:
+        amount += order.tax
+    if rule and rule.include_shipping:
+        amount += order.shipping
+    return max(amount, Decimal("0"))
+
+
+def purchase_points(amount: Decimal, rule: EarnRule, multiplier: Decimal) -> int:
+    """Points per whole currency unit, times the tier's multiplier, rounded down."""
+    if rule.min_order is not None and amount < rule.min_order:
+        return 0
+    points = amount * (rule.points_per_unit or 0) * multiplier
+    return int(points.to_integral_value(rounding=ROUND_DOWN))
+
+
+def _multiplier(session: Session, customer: Customer) -> Decimal:
+    tier = session.get(VipTier, customer.vip_tier_id) if customer.vip_tier_id else None
+    return tier.earn_multiplier if tier is not None else Decimal("1")
+
+
+def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetime) -> None:
+    """Award the PURCHASE rule's points for this order, once, and apply earlier refunds.
+
+    The customer is enrolled from the order if unknown. Guest orders, excluded customers,
+    cancelled orders and orders below the rule's minimum earn nothing.
+    """
+    record = lock_order(session, shop, order.id)
+    if record.earn_decided_at is not None or order.customer is None:
+        return
+    record.earn_decided_at = now
+    customer = enrol(session, shop, order.customer.shopify_customer_id, order.customer)
+    record.customer_id = customer.id
+    rule = active_rule(session, shop, EarnRuleKind.PURCHASE)
+    record.eligible_amount = eligible_amount(order, rule)
+    customer.spent_amount = Customer.spent_amount + order.subtotal
+    if rule is None or customer.status is not CustomerStatus.ACTIVE:
+        return
+    if order.cancelled or record.cancelled_at is not None:
+        return
+    points = purchase_points(record.eligible_amount, rule, _multiplier(session, customer))
+    if points <= 0:
+        return
+    source = ledger.Source("order", str(order.id))
+    note = f"Order {order.name or order.id}"
+    if rule.pending_days:
+        pending_points.post_pending(session, customer, LedgerKind.EARNED, points, source,
+                                    now + timedelta(days=rule.pending_days), note)
+    else:
+        ledger.post(session, customer, LedgerKind.EARNED, points, source, note)
+    record.earned_points = points
+    reversed_before = Decimal("0")
+    for refund in record.refunds:
+        reversed_before += Decimal(refund["amount"])
+        reverse_refunded_share(session, record, int(refund["id"]), reversed_before)

@@ -1,0 +1,201 @@
+"""Shopify webhooks: receive (store once, queue), process by topic, record failures.
+
+Receiving does as little as it can, so Shopify gets its answer within milliseconds (it
+waits 5 s, then retries): one insert that skips a duplicate ``X-Shopify-Webhook-Id`` and
+one outbox row. ``loyalty.process_webhook`` does the work later, idempotent on the business
+keys (order, refund, customer), so a delivery Shopify sends again with a new id, or the same
+order under three topics, has one effect. See https://shopify.dev/docs/apps/build/webhooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.errors import NotFoundError, ValidationError
+from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
+from shopify_loyalty.services import outbox
+from shopify_loyalty.services.customers import privacy
+from shopify_loyalty.services.customers.enrolment import enrol, find_customer
+from shopify_loyalty.services.customers.profiles import apply_profile
+from shopify_loyalty.services.orders import earning, reversals
+from shopify_loyalty.services.rewards import usage as reward_usage
+from shopify_loyalty.services.shops import installation
+from shopify_loyalty.shopify import webhook_payloads as payloads
+
+log = logging.getLogger(__name__)
+
+PROCESS_WEBHOOK = "loyalty.process_webhook"
+# Shopify sends these after an uninstall (shop/redact 48 hours later); the law wants them
+# honoured, so they are the only topics an uninstalled shop's deliveries are stored for.
+PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/fulfilled"})
+# What each ``earn_on`` setting waits for: the topic, or an order state seen in any topic
+# (so a lost orders/paid is made up by the next orders/updated).
+EARNING_TOPIC = {"created": "orders/create", "paid": "orders/paid",
+                 "fulfilled": "orders/fulfilled"}
+PAID_STATES = frozenset({"paid", "partially_refunded", "refunded"})
+# An error message kept for the operator, not a log file.
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    shop_domain: str
+    webhook_id: str
+    event_id: str | None
+    triggered_at: datetime | None
+    payload: Any
+
+
+def receive(session: Session, delivery: Delivery) -> int | None:
+    """Store the delivery and queue its processing; its event id, or None when ignored.
+
+    Nothing is stored for a duplicate webhook id, an unknown shop, or an uninstalled shop
+    (except the privacy topics). A topic we do not handle is stored as PROCESSED.
+    """
+    shop = session.scalars(select(Shop).where(Shop.domain == delivery.shop_domain)).first()
+    if shop is None or (not shop.installed and delivery.topic not in PRIVACY_TOPICS):
+        log.info("webhook %s %s for unknown or uninstalled shop %s: ignored",
+                 delivery.topic, delivery.webhook_id, delivery.shop_domain)
+        return None
+    handled = delivery.topic in HANDLERS or delivery.topic == "shop/redact"
+    event_id = session.execute(
+        upsert_insert(session, WebhookEvent)
+        .values(
+            shop_id=shop.id, shop_domain=shop.domain, topic=delivery.topic,
+            webhook_id=delivery.webhook_id, event_id=delivery.event_id,
+            triggered_at=delivery.triggered_at, payload=delivery.payload,
+            status=WebhookStatus.RECEIVED if handled else WebhookStatus.PROCESSED,
+        )
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(WebhookEvent.id)
+    ).scalar()
+    if event_id is None:
+        log.info("webhook %s delivered again: ignored", delivery.webhook_id)
+        return None
+    if handled:
+        outbox.enqueue(session, shop.id, PROCESS_WEBHOOK, event_id)
+    return int(event_id)
+
+
+def process_event(session: Session, event_id: int, now: datetime) -> None:
+    """Apply a stored event once. Raises WebhookPayloadError for a payload we cannot use;
+    any other error is worth a retry (the caller's transaction rolls back)."""
+    event = session.scalars(
+        select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
+    ).first()
+    if event is None or event.status is WebhookStatus.PROCESSED:
+        return
+    shop = session.get(Shop, event.shop_id) if event.shop_id else None
+    if shop is None:
+        return
+    if event.topic == "shop/redact":
+        # Deletes this event too: nothing is left to mark processed.
+        privacy.redact_shop(session, shop)
+        return
+    HANDLERS[event.topic](session, shop, event.topic, event.payload, now)
+    event.status = WebhookStatus.PROCESSED
+    event.attempts += 1
+    event.error = None
+    event.processed_at = now
+
+
+def record_failure(session: Session, event_id: int, error: str, final: bool) -> None:
+    """Count a failed attempt and keep its error; the last one leaves the event FAILED."""
+    event = session.get(WebhookEvent, event_id)
+    if event is None:
+        return
+    event.attempts += 1
+    event.error = error[:MAX_ERROR_LENGTH]
+    if final:
+        event.status = WebhookStatus.FAILED
+
+
+def failed_events(session: Session, shop_domain: str | None = None) -> Sequence[WebhookEvent]:
+    query = select(WebhookEvent).where(WebhookEvent.status == WebhookStatus.FAILED)
+    if shop_domain is not None:
+        query = query.where(WebhookEvent.shop_domain == shop_domain)
+    return session.scalars(query.order_by(WebhookEvent.id)).all()
+
+
+def retry_event(session: Session, event_id: int) -> WebhookEvent:
+    """Queue a FAILED (or stuck RECEIVED) event again.
+
+    Raises NotFoundError, ValidationError for an event already processed.
+    """
+    event = session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None:
+        raise NotFoundError(f"No webhook event {event_id}.")
+    if event.status is WebhookStatus.PROCESSED:
+        raise ValidationError(errors={"eventId": ["Already processed."]})
+    event.status = WebhookStatus.RECEIVED
+    event.error = None
+    outbox.enqueue(session, event.shop_id, PROCESS_WEBHOOK, event.id)
+    return event
+
+
+def _order(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    order = payloads.order_facts(payload)
+    reward_usage.mark_used(session, shop, order, now)
+    earn_on = shop.setting("earn_on")
+    earns = topic == EARNING_TOPIC.get(earn_on) or (
+        earn_on == "created"
+        or (earn_on == "paid" and order.financial_status in PAID_STATES)
+        or (earn_on == "fulfilled" and order.fulfillment_status == "fulfilled")
+    )
+    if earns:
+        earning.earn_for_order(session, shop, order, now)
+
+
+def _cancelled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    reversals.reverse_for_cancel(session, shop, payloads.order_facts(payload).id, now)
+
+
+def _refund(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    reversals.reverse_for_refund(session, shop, payloads.refund_facts(payload))
+
+
+def _customer(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    profile = payloads.customer_profile(payload)
+    customer = enrol(session, shop, profile.shopify_customer_id, profile)
+    apply_profile(shop, customer, profile)
+
+
+def _uninstalled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    installation.uninstall(shop, now)
+
+
+def _data_request(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    customer_id = payloads.redacted_customer_id(payload)
+    privacy.store_export(session, shop, customer_id, payloads.data_request_id(payload))
+
+
+def _redact(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    customer_id = payloads.redacted_customer_id(payload)
+    orders = payload.get("orders_to_redact") or []
+    order_ids = [i for i in orders if isinstance(i, int)] if isinstance(orders, list) else []
+    if find_customer(session, shop, customer_id) is None and not order_ids:
+        return
+    privacy.redact_customer(session, shop, customer_id, order_ids)
+
+
+Handler = Callable[[Session, Shop, str, Any, datetime], None]
+HANDLERS: dict[str, Handler] = {
+    **dict.fromkeys(ORDER_TOPICS, _order),
+    "orders/cancelled": _cancelled,
+    "refunds/create": _refund,
+    "customers/create": _customer,
+    "customers/update": _customer,
+    "app/uninstalled": _uninstalled,
+    "customers/data_request": _data_request,
+    "customers/redact": _redact,
+}

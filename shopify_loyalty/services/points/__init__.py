@@ -1,0 +1,1 @@
+"""The points ledger and what moves it directly: posting, pending points, exports."""

@@ -1,0 +1,1 @@
+"""The merchant's program: redeem rules, earn rules and the shop's settings."""

@@ -1,0 +1,1 @@
+"""Rewards: redemption, the codes we make, fulfilment in Shopify, usage and refunds."""
