@@ -46,6 +46,11 @@ class Shop:
 class StandIn:
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # Closed, the gate holds every mutation before it is applied (a hung Shopify); `held`
+        # tells that one is waiting there. Tests kill a worker mid-call this way.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = threading.Event()
         self.shops: dict[str, Shop] = {}
         self.ids = itertools.count(1000)
         self.handlers: dict[str, Callable[[Shop, dict[str, Any]], dict[str, Any] | None]] = {
@@ -73,6 +78,9 @@ class StandIn:
         if found is None or found[2] not in self.handlers:
             return self.json({"errors": [{"message": "unsupported document"}]}, 400)
         kind, root = found[1], found[2]
+        if kind == "mutation" and not self.gate.is_set():
+            self.held.set()
+            self.gate.wait()
         cost = MUTATION_COST if kind == "mutation" else QUERY_COST
         with self.lock:
             shop = self.shops.setdefault(domain, Shop())

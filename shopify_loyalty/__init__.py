@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -49,11 +50,14 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     db = Database(settings.database_url)
     app.extensions["loyalty_db"] = db
 
-    from shopify_loyalty.jobs import OutboxDispatcher, celery_init_app
+    from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+    from shopify_loyalty.jobs.setup import celery_init_app
 
     celery_app = celery_init_app(app, settings)
     celery_app.loader.import_default_modules()
-    db.dispatcher = OutboxDispatcher(celery_app, db)
+    dispatcher = OutboxDispatcher(celery_app, db, timedelta(seconds=settings.task_lease_seconds))
+    db.dispatcher = dispatcher
+    app.extensions["loyalty_dispatcher"] = dispatcher
 
     from shopify_loyalty.api import external, health, install, storefront, webhooks
     from shopify_loyalty.api.admin import customers as admin_customers

@@ -13,6 +13,11 @@ DEV_API_SECRET = "dev-api-secret-not-for-production-0000"
 DEFAULT_SCOPES = (
     "read_customers,read_orders,write_discounts,write_store_credit_account_transactions"
 )
+# How long a task sent to the broker (or started by a worker) may take before the outbox relay
+# takes it to be lost and sends it again. Longer than one fulfilment run (bounded to less than
+# this, see services.rewards.fulfilment); with the relay's 5 s beat a lost task runs again
+# within this + 5 s, under the 2-minute recovery bound. Tests shorten it.
+DEFAULT_TASK_LEASE_SECONDS = 90
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -27,10 +32,23 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
+def _whole(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of seconds, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///loyalty.db"
     redis_url: str | None = None
+    # The Celery broker: Redis or RabbitMQ (amqp://); by default the Redis of REDIS_URL.
+    celery_broker_url: str | None = None
+    celery_queue: str = "celery"
+    task_lease_seconds: int = DEFAULT_TASK_LEASE_SECONDS
     shopify_api_key: str = DEV_API_KEY
     shopify_api_secret: str = DEV_API_SECRET
     shopify_api_secret_old: str | None = None
@@ -42,9 +60,13 @@ class Settings:
     ratelimit_enabled: bool = True
 
     @property
+    def broker_url(self) -> str | None:
+        return self.celery_broker_url or self.redis_url
+
+    @property
     def tasks_eager(self) -> bool:
         """Without a broker, tasks run in-process right after the commit that queued them."""
-        return self.redis_url is None
+        return self.broker_url is None
 
     @property
     def api_secrets(self) -> tuple[str, ...]:
@@ -58,6 +80,9 @@ class Settings:
         return cls(
             database_url=_env("DATABASE_URL", cls.database_url) or cls.database_url,
             redis_url=_env("REDIS_URL"),
+            celery_broker_url=_env("CELERY_BROKER_URL"),
+            celery_queue=_env("CELERY_QUEUE", cls.celery_queue) or cls.celery_queue,
+            task_lease_seconds=_whole("TASK_LEASE_SECONDS", DEFAULT_TASK_LEASE_SECONDS),
             shopify_api_key=_env("SHOPIFY_API_KEY", DEV_API_KEY) or DEV_API_KEY,
             shopify_api_secret=_env("SHOPIFY_API_SECRET", DEV_API_SECRET) or DEV_API_SECRET,
             shopify_api_secret_old=_env("SHOPIFY_API_SECRET_OLD"),

@@ -139,6 +139,14 @@ class Database:
         else:
             bind.execute(statement)
 
+    def scalar_now(self, statement: Executable) -> Any:
+        """``execute_now`` for a statement with RETURNING: the first column of its first row."""
+        bind = self.sessions.kw.get("bind", self.engine)
+        if isinstance(bind, Engine):
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                return connection.execute(statement).scalar()
+        return bind.execute(statement).scalar()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -1,28 +1,31 @@
-"""Celery beat's schedule: a plain dict, attached to the Celery config by shopify_loyalty.jobs.
+"""Celery beat's schedule, attached to the Celery config by shopify_loyalty.jobs.setup.
 
     celery -A workers.celery_app beat
+
+One beat is enough; two at once (a failover) are safe: every job takes its rows with
+SKIP LOCKED and is idempotent, and two relays share the overdue rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shopify_loyalty.jobs.scheduled import JOBS
+
 # Every few seconds: a task missed by the after-commit send (a crash, a broker outage) goes
-# out within seconds of the broker coming back.
+# out within seconds of the broker coming back, and a lost one within seconds of its deadline.
 RELAY_INTERVAL_SECONDS = 5.0
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    # Approval delays are counted in days: a minute late is nobody's loss, and a frequent
-    # run keeps each batch small.
-    "approve-pending-points": {
-        "task": "loyalty.approve_pending_points",
-        "schedule": 60.0,
-    },
-    "relay-outbox": {
+    "outbox-relay": {
         "task": "loyalty.relay_outbox",
         "schedule": RELAY_INTERVAL_SECONDS,
         # A relay that could not start within its interval is superseded by the next one;
         # without this, a stopped worker finds a pile of identical relays when it comes back.
         "options": {"expires": RELAY_INTERVAL_SECONDS},
+    },
+    **{
+        name: {"task": "loyalty.run_job", "schedule": job.schedule, "args": [name]}
+        for name, job in JOBS.items()
     },
 }

@@ -1,8 +1,13 @@
-"""Celery tasks: thin, named ``loyalty.<verb>``, ids in, one unit of work each."""
+"""Celery tasks: thin, named ``loyalty.<verb>``, ids in, one unit of work each.
+
+Every task sent from the outbox carries its row's id (jobs.setup runs it to its end); a task
+that must wait longer than a broker should hold a message raises ``outbox.RunLater``.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
@@ -11,10 +16,12 @@ from flask import current_app
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNeedsReauthError
-from shopify_loyalty.jobs import OutboxDispatcher
+from shopify_loyalty.jobs import scheduled
+from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+from shopify_loyalty.services import outbox
 from shopify_loyalty.services.orders import webhooks
-from shopify_loyalty.services.points import pending as pending_points
-from shopify_loyalty.services.rewards import attempts, deactivation, fulfilment
+from shopify_loyalty.services.rewards import deactivation, fulfilment
+from shopify_loyalty.services.rewards.attempts import Outcome
 from shopify_loyalty.services.shops.admins import ShopAdmins
 
 log = logging.getLogger(__name__)
@@ -23,8 +30,8 @@ log = logging.getLogger(__name__)
 # a database or deadlock hiccup about half an hour before the operator has to look.
 WEBHOOK_MAX_RETRIES = 6
 WEBHOOK_BACKOFF_MAX_SECONDS = 600
-# Customers approved per beat run; the next run takes the rest.
-APPROVAL_BATCH = 1000
+# A reward whose outcome Shopify could not even tell us is looked at again after this long.
+PARKED_FOR = timedelta(minutes=10)
 _ADMINS = "loyalty_shop_admins"
 
 
@@ -33,12 +40,20 @@ def _db() -> Database:
     return db
 
 
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["loyalty_settings"]
+    return settings
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=_settings().task_lease_seconds)
+
+
 def _admins() -> ShopAdmins:
     """The process's ShopAdmins (and so its one cost bucket), made on first use."""
     admins: ShopAdmins | None = current_app.extensions.get(_ADMINS)
     if admins is None:
-        settings: Settings = current_app.extensions["loyalty_settings"]
-        admins = current_app.extensions[_ADMINS] = ShopAdmins.from_settings(settings)
+        admins = current_app.extensions[_ADMINS] = ShopAdmins.from_settings(_settings())
     return admins
 
 
@@ -75,20 +90,6 @@ def process_webhook(self: Any, event_id: int) -> None:
         raise
 
 
-@shared_task(name="loyalty.approve_pending_points", acks_late=True)  # type: ignore[untyped-decorator]
-def approve_pending_points() -> int:
-    """Approve pending points whose delay has passed; one transaction per customer."""
-    db = _db()
-    now = utcnow()
-    with db.unit_of_work() as session:
-        customer_ids = list(pending_points.customers_due(session, now, APPROVAL_BATCH))
-    approved = 0
-    for customer_id in customer_ids:
-        with db.unit_of_work() as session:
-            approved += pending_points.approve_due(session, customer_id, now)
-    return approved
-
-
 @shared_task(  # type: ignore[untyped-decorator]
     name="loyalty.deactivate_discount", acks_late=True, bind=True, max_retries=8,
 )
@@ -102,6 +103,8 @@ def deactivate_discount(self: Any, reward_id: int) -> None:
         log.warning("deactivate_discount: shop of reward %s needs re-auth", reward_id)
     except ShopifyUnavailableError as exc:
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+
+
 # max_retries=None: the fulfilment bounds its own 5xx/timeout retries (in the database, so the
 # bound holds across re-sends), and throttling must never exhaust a reward's retries.
 @shared_task(  # type: ignore[untyped-decorator]
@@ -109,26 +112,41 @@ def deactivate_discount(self: Any, reward_id: int) -> None:
 )
 def fulfil_reward(self: Any, reward_id: int) -> str:
     """Create the reward's discount code or store credit in Shopify."""
+    lease = _lease()
     try:
-        return fulfilment.fulfil_reward(_db(), _admins(), reward_id).value
+        outcome = fulfilment.fulfil_reward(_db(), _admins(), reward_id, lease=lease)
     except fulfilment.RetryLater as later:
         if self.request.is_eager:
             # In-process mode runs inside the request that redeemed: it must not sleep there.
-            # The reward stays PENDING; the relay (beat) sends it again once it is stale.
-            log.warning("reward %s left PENDING for the relay: %s", reward_id, later)
-            return attempts.Outcome.PARKED.value
+            raise outbox.RunLater(utcnow() + timedelta(seconds=later.countdown),
+                                  str(later)) from later
         log.info("reward %s: %s", reward_id, later)
         raise self.retry(countdown=later.countdown, exc=later) from later
+    if outcome is Outcome.BUSY:
+        # Another run holds the reward: it finishes, or its lease runs out by then.
+        raise outbox.RunLater(utcnow() + lease, f"reward {reward_id} is held by another run")
+    if outcome is Outcome.PARKED:
+        raise outbox.RunLater(utcnow() + PARKED_FOR, f"reward {reward_id} parked")
+    return outcome.value
 
 
 @shared_task(name="loyalty.relay_outbox", acks_late=True)  # type: ignore[untyped-decorator]
 def relay_outbox() -> dict[str, int]:
-    """Send what the after-commit dispatch missed and re-send rewards left PENDING too long."""
-    report = OutboxDispatcher(current_app.extensions["celery"], _db()).relay(utcnow())
-    if report.outbox_sent or report.outbox_left or report.rewards_resent:
+    """Send the outbox rows that were missed, or whose task was lost, again."""
+    dispatcher: OutboxDispatcher = current_app.extensions["loyalty_dispatcher"]
+    report = dispatcher.relay(utcnow())
+    if report.sent or report.left:
         log.info("relay: %s", report)
-    return {
-        "outbox_sent": report.outbox_sent,
-        "outbox_left": report.outbox_left,
-        "rewards_resent": report.rewards_resent,
-    }
+    return {"sent": report.sent, "left": report.left}
+
+
+@shared_task(name="loyalty.run_job", acks_late=True)  # type: ignore[untyped-decorator]
+def run_job(name: str) -> None:
+    """Beat's entry point of a scheduled job: queue its first batch, as of now."""
+    scheduled.start(_db(), name, utcnow())
+
+
+@shared_task(name="loyalty.job_batch", acks_late=True)  # type: ignore[untyped-decorator]
+def job_batch(name: str, as_of: str) -> int:
+    """One batch of a scheduled job (the next one is queued with it while work remains)."""
+    return scheduled.run_batch(_db(), name, datetime.fromisoformat(as_of))

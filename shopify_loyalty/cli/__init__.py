@@ -8,6 +8,7 @@ from shopify_loyalty.cli import (
     api_keys,
     db,
     earn_rules,
+    jobs,
     points,
     privacy,
     rules,
@@ -21,5 +22,5 @@ def register_commands(app: Flask) -> None:
     for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
                   api_keys.api_keys):
         app.cli.add_command(group)
-    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy):
+    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs):
         app.cli.add_command(group)

@@ -1,9 +1,24 @@
-"""Tasks queued in the business transaction (the transactional outbox)."""
+"""Units of work: tasks written in the business transaction, open until they have run.
+
+A task is queued as an outbox row in the transaction that needs it (so a rolled-back
+transaction queues nothing) and handed to the broker right after the commit. The row stays
+open until the task has run to the end; ``due_at`` is its deadline. Every step pushes the
+deadline: the send (``lease`` to start and finish), the start of a run (``lease`` again), a
+retry the task schedules for itself (its countdown plus ``lease``), a wait the task asks for
+(``RunLater``). When a deadline passes with the row still open, the task is taken to be lost
+(a publish that failed, a broker that was emptied or restarted, a worker killed mid-task)
+and the relay sends it again. Tasks are idempotent, so a task sent twice runs harmlessly
+twice: this is what makes "at least once" safe.
+
+This is the one recovery mechanism for every kind of work (fulfilments, webhook events, job
+batches, event deliveries): each is an outbox row, swept by one relay.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, insert, select, update
@@ -14,40 +29,111 @@ from shopify_loyalty.models import OutboxMessage
 
 FULFIL_REWARD = "loyalty.fulfil_reward"
 DEACTIVATE_DISCOUNT = "loyalty.deactivate_discount"
+# The after-commit send normally happens within milliseconds of the commit; a row still unsent
+# after this long was missed (a crash or a broker outage), not merely in flight.
+SEND_GRACE = timedelta(seconds=5)
+# A task that has failed this many runs is a bug, not bad luck: it is given up (and logged)
+# rather than sent every few minutes for ever. Far above any retry budget a task has itself.
+MAX_RUNS = 50
 
 
-def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any) -> int:
-    """Write the task to the outbox (its id is returned); it is sent after the commit."""
+class RunLater(Exception):
+    """Raised by a task's work to be run again at ``at`` (the relay sends it then).
+
+    For waits longer than a broker should hold a message: a delivery retried in hours, a
+    fulfilment parked while Shopify is unreachable, a reward another run holds.
+    """
+
+    def __init__(self, at: datetime, reason: str) -> None:
+        super().__init__(f"{reason}; again at {at.isoformat()}")
+        self.at = at
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    task_name: str
+    args: list[Any]
+
+
+def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
+            due_at: datetime | None = None) -> int:
+    """Write the task to the outbox (its id is returned).
+
+    Without ``due_at`` it is sent right after the commit; with one, the relay sends it then.
+    """
+    now = utcnow()
     outbox_id: int = session.execute(
         insert(OutboxMessage)
-        .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=utcnow())
+        .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=now,
+                due_at=due_at or now + SEND_GRACE)
         .returning(OutboxMessage.id)
     ).scalar_one()
-    queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args)))
+    if due_at is None:
+        queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args)))
     return outbox_id
 
 
-def mark_sent_statement(outbox_ids: Sequence[int]) -> Update:
-    """Marks rows sent; rows already marked (by the relay) are left as they are."""
+def mark_sent_statement(outbox_ids: Sequence[int], now: datetime, lease: timedelta) -> Update:
+    """The rows went to the broker: they have ``lease`` to run before the relay resends them.
+
+    (A row completed meanwhile, as an in-process task is, keeps no deadline that matters:
+    the relay looks at open rows only.)
+    """
     return (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.sent_at.is_(None))
-        .values(sent_at=utcnow())
+        .where(OutboxMessage.id.in_(outbox_ids))
+        .values(sent_at=now, due_at=now + lease)
+        .execution_options(synchronize_session=False)
     )
 
 
-def claim_unsent(session: Session, created_before: datetime, limit: int) -> list[OutboxMessage]:
-    """The oldest unsent rows created before ``created_before``, locked for this transaction.
+def take_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[Due]:
+    """The open rows whose deadline has passed, soonest first, reserved for ``lease``.
 
-    ``SKIP LOCKED`` lets several relays run at once without sending a row twice: each takes
-    rows no other holds. (SQLite has no row locks; there one relay runs at a time anyway.)
+    ``SKIP LOCKED`` lets several relays run at once (two beats): each takes rows no other
+    holds, and the new deadline keeps the next relay off them. The caller commits before it
+    sends, so an in-process task can claim its row. (SQLite has no row locks; one relay
+    runs there at a time anyway.)
     """
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at < created_before)
-            .order_by(OutboxMessage.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.args)
+        .where(OutboxMessage.completed_at.is_(None), OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    due = [Due(row.id, row.task_name, list(row.args or [])) for row in rows]
+    if due:
+        session.execute(postpone_statement([d.id for d in due], now + lease))
+    return due
+
+
+def start_statement(outbox_id: int, now: datetime, lease: timedelta) -> Update:
+    """A worker starts the task: a fresh deadline, one more run. Returns the row's runs so
+    far; no row means it is already completed (a duplicate delivery: nothing to do)."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
+        .values(due_at=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.attempts)
+    )
+
+
+def complete_statement(outbox_id: int, now: datetime, abandoned: bool = False) -> Update:
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
+        .values(completed_at=now, abandoned=abandoned)
+    )
+
+
+def postpone_statement(outbox_ids: Sequence[int], at: datetime) -> Update:
+    """Run again at ``at`` (a retry's countdown plus the lease, a RunLater, or, for rows a
+    relay could not send, now)."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.completed_at.is_(None))
+        .values(due_at=at)
+        .execution_options(synchronize_session=False)
     )

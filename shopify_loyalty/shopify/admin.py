@@ -43,6 +43,9 @@ DEFAULT_CONNECT_TIMEOUT = 3.05
 # Discount and credit mutations answer in well under a second; 15 s only catches a hung peer.
 DEFAULT_READ_TIMEOUT = 15.0
 DEFAULT_MAX_ATTEMPTS = 4
+# An attempt squeezed into the end of a run gets at least this long to connect, and as long
+# to read its answer; with less time left it is not made.
+MIN_ATTEMPT_SECONDS = 0.5
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 # What a mutation costs (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits);
@@ -83,6 +86,7 @@ class AdminClient:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline: float | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -97,6 +101,10 @@ class AdminClient:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
+        # time.monotonic() after which no attempt may start: the caller's run is bounded (a
+        # worker's lease must outlast it), so an attempt that might not finish in time is
+        # not made and the call fails as transient.
+        self._deadline = deadline
         self._estimates: dict[str, float] = {}
 
     def execute(
@@ -116,6 +124,7 @@ class AdminClient:
         attempt = 0
         bucket_waits = 0
         while True:
+            timeout = self._attempt_timeout()
             estimate = self._estimates.get(document, DEFAULT_COST_ESTIMATE)
             wait = self._bucket.reserve(self.shop_domain, estimate)
             if wait > 0:
@@ -127,7 +136,7 @@ class AdminClient:
                 continue
             attempt += 1
             try:
-                return self._attempt(document, body, estimate)
+                return self._attempt(document, body, estimate, timeout)
             except _Retry as retry:
                 if attempt >= self._max_attempts or (retry.after_send and not retry_after_send):
                     raise retry.final from retry
@@ -145,10 +154,25 @@ class AdminClient:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         return self._rng.uniform(0.0, ceiling)
 
-    def _attempt(self, document: str, body: dict[str, Any], estimate: float) -> dict[str, Any]:
+    def _attempt_timeout(self) -> tuple[float, float]:
+        """The (connect, read) timeouts of the next attempt, within the run's deadline.
+
+        Raises ShopifyTransientError when too little time is left to make one at all.
+        """
+        if self._deadline is None:
+            return self._timeout
+        connect, read = self._timeout
+        left = self._deadline - time.monotonic()
+        if left < 2 * MIN_ATTEMPT_SECONDS:
+            raise ShopifyTransientError("out of time for this run")
+        connect = min(connect, left / 2)
+        return connect, min(read, left - connect)
+
+    def _attempt(self, document: str, body: dict[str, Any], estimate: float,
+                 timeout: tuple[float, float]) -> dict[str, Any]:
         headers = {"X-Shopify-Access-Token": self._token, "Content-Type": "application/json"}
         try:
-            response = self._http.post(self.url, json=body, headers=headers, timeout=self._timeout)
+            response = self._http.post(self.url, json=body, headers=headers, timeout=timeout)
         except requests.ConnectTimeout as error:
             # Never connected, so never applied: safe to repeat whatever the document.
             raise _Retry(ShopifyTransientError(f"connect timeout: {error}"), False) from error

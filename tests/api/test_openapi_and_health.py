@@ -44,12 +44,20 @@ def test_healthz_checks_redis_when_configured(
     assert up.test_client().get("/healthz").json["checks"] == {"database": "ok", "redis": "ok"}
 
 
+def test_healthz_checks_a_rabbitmq_broker_when_configured(
+    settings: Settings, make_app: Callable[[Settings], Flask]
+) -> None:
+    up = make_app(replace(settings, celery_broker_url="amqp://guest:guest@127.0.0.1:5672//"))
+    assert up.test_client().get("/healthz").json["checks"] == {"database": "ok", "broker": "ok"}
+
+
 def test_healthz_is_503_when_a_dependency_is_down(
     settings: Settings, make_app: Callable[[Settings], Flask]
 ) -> None:
     nothing_listens = "127.0.0.1:1"
     apps: list[Flask] = [
         make_app(replace(settings, redis_url=f"redis://{nothing_listens}/0")),
+        make_app(replace(settings, celery_broker_url=f"amqp://guest:guest@{nothing_listens}//")),
         make_app(replace(
             settings, database_url=f"postgresql+psycopg://postgres@{nothing_listens}/test"
         )),

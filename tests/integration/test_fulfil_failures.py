@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.models import (
     Customer,
     FulfillmentStatus,
     LedgerKind,
+    OutboxMessage,
     PointTransaction,
     RedeemRule,
     RedeemRuleKind,
@@ -124,10 +126,15 @@ def test_in_process_mode_never_sleeps_in_the_request_and_leaves_the_reward_pendi
     clock: FakeClock,
 ) -> None:
     shopify.then("throttled")
-    result = tasks.fulfil_reward.apply(args=[reward.id])
-    assert result.get() == "PARKED"
+    row = session.scalars(select(OutboxMessage)).one()
+    dispatcher: OutboxDispatcher = app.extensions["loyalty_dispatcher"]
+    assert dispatcher.send(row.task_name, row.args, row.id)  # runs inside the send
     assert clock.sleeps == []
     assert assert_pending(session, reward).attempts == 0
+    # Left to the relay, due when the bucket has room again.
+    session.refresh(row)
+    assert row.completed_at is None
+    assert row.due_at - utcnow() == pytest.approx(timedelta(seconds=10), abs=timedelta(seconds=2))
 
 
 def test_two_5xx_then_success_is_one_discount(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +41,7 @@ def test_a_refund_while_the_code_is_being_made_still_retires_the_code(
     token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
 ) -> None:
     reward = make_reward(session, token_shop, customer)
-    terms = attempts.claim(db, reward.id, utcnow())
+    terms = attempts.claim(db, reward.id, utcnow(), timedelta(seconds=90))
     assert isinstance(terms, RewardTerms)
     # The worker is talking to Shopify when the merchant refunds the reward.
     rewards_admin.refund_reward(session, token_shop, reward.id)

@@ -1,4 +1,4 @@
-"""The outbox relay: tasks missed at commit time (broker down) and rewards left PENDING."""
+"""The outbox relay: tasks missed at commit time (broker down) or lost after it, sent again."""
 
 from __future__ import annotations
 
@@ -15,16 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
-from shopify_loyalty.jobs import OutboxDispatcher
+from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.models import Customer, FulfillmentStatus, OutboxMessage, Reward, Shop
 from shopify_loyalty.services import outbox
-from shopify_loyalty.services.rewards.stale import STALE_AFTER
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories
 from tests.conftest import auth
 from tests.fake_shopify import FakeShopify
 from tests.integration.conftest import CUSTOMER
 from tests.integration.test_fulfil_failures import make_reward, reload
+
+LEASE = timedelta(seconds=90)
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def celery_app(app: Flask) -> Celery:
 
 @pytest.fixture
 def relay(celery_app: Celery, db: Database) -> OutboxDispatcher:
-    return OutboxDispatcher(celery_app, db)
+    return OutboxDispatcher(celery_app, db, LEASE)
 
 
 @contextmanager
@@ -54,6 +55,11 @@ def broker_down(celery_app: Celery) -> Iterator[None]:
         celery_app.conf.task_always_eager = True
 
 
+def outbox_row(session: Session) -> OutboxMessage:
+    session.expire_all()
+    return session.scalars(select(OutboxMessage)).one()
+
+
 def test_a_redeem_with_the_broker_down_succeeds_and_the_relay_sends_the_task_later(
     client: FlaskClient, session: Session, token_shop: Shop, customer: Customer,
     shopify: FakeShopify, admins: ShopAdmins, celery_app: Celery, relay: OutboxDispatcher,
@@ -65,40 +71,59 @@ def test_a_redeem_with_the_broker_down_succeeds_and_the_relay_sends_the_task_lat
                                headers=auth(token_shop.domain, CUSTOMER))
         assert response.status_code == 200, response.json
         reward_id = response.json["rewards"][0]["id"]
-        assert relay.relay(utcnow() + timedelta(seconds=10)).outbox_left == 1
-    row = session.scalars(select(OutboxMessage)).one()
-    assert row.sent_at is None and shopify.calls == []
+        # Still down at the relay: the row is not sent, and due again at once.
+        assert relay.relay(utcnow() + timedelta(seconds=10)).left == 1
+    row = outbox_row(session)
+    assert row.sent_at is None and row.completed_at is None and shopify.calls == []
 
     # Too young: the after-commit send may still be under way.
-    assert relay.relay(utcnow()).outbox_sent == 0
+    assert relay.relay(utcnow() - timedelta(seconds=10)).sent == 0
     report = relay.relay(utcnow() + timedelta(seconds=10))
 
-    assert report.outbox_sent == 1
-    session.expire_all()
-    assert session.get_one(OutboxMessage, row.id).sent_at is not None
+    assert report.sent == 1
+    row = outbox_row(session)
+    assert row.sent_at is not None and row.completed_at is not None and row.attempts == 1
     assert session.get_one(Reward, reward_id).fulfillment_status is FulfillmentStatus.DONE
     assert len(shopify.codes) == 1
 
 
-def age(session: Session, reward: Reward, by: timedelta) -> None:
-    session.execute(update(Reward).where(Reward.id == reward.id)
-                    .values(updated_at=utcnow() - by))
-    session.execute(update(OutboxMessage).values(sent_at=utcnow()))
+def lose_the_task(session: Session) -> None:
+    """The row was sent and its task lost (an emptied broker, a killed worker)."""
+    session.execute(update(OutboxMessage).values(sent_at=utcnow(), due_at=utcnow() + LEASE))
     session.commit()
 
 
-def test_a_reward_left_pending_too_long_is_sent_again_once(
+def test_a_task_lost_after_its_send_is_sent_again_once_its_lease_has_passed(
     session: Session, token_shop: Shop, customer: Customer, shopify: FakeShopify,
     admins: ShopAdmins, relay: OutboxDispatcher,
 ) -> None:
-    young = make_reward(session, token_shop, customer)
-    stale = make_reward(session, token_shop, customer)
-    age(session, stale, STALE_AFTER + timedelta(minutes=1))
+    reward = make_reward(session, token_shop, customer)
+    lose_the_task(session)
 
-    assert relay.relay(utcnow()).rewards_resent == 1
-    assert reload(session, stale).fulfillment_status is FulfillmentStatus.DONE
-    assert reload(session, young).fulfillment_status is FulfillmentStatus.PENDING
-    assert relay.relay(utcnow()).rewards_resent == 0
+    assert relay.relay(utcnow() + LEASE - timedelta(seconds=1)).sent == 0
+    assert reload(session, reward).fulfillment_status is FulfillmentStatus.PENDING
+    assert relay.relay(utcnow() + LEASE + timedelta(seconds=1)).sent == 1
+    assert reload(session, reward).fulfillment_status is FulfillmentStatus.DONE
+    assert outbox_row(session).completed_at is not None
+    # Done: never sent again, however late the relay looks.
+    assert relay.relay(utcnow() + 100 * LEASE).sent == 0
+    assert len(shopify.codes) == 1
+
+
+def test_a_duplicate_delivery_of_a_completed_task_does_nothing(
+    session: Session, token_shop: Shop, customer: Customer, shopify: FakeShopify,
+    admins: ShopAdmins, relay: OutboxDispatcher,
+) -> None:
+    make_reward(session, token_shop, customer)
+    row = outbox_row(session)
+    assert relay.send(row.task_name, row.args, row.id)
+    calls = len(shopify.calls)
+    session.execute(update(Reward).values(fulfillment_status=FulfillmentStatus.PENDING,
+                                          discount_code_id=None))
+    session.commit()
+    assert relay.send(row.task_name, row.args, row.id)  # e.g. Redis redelivering it late
+    assert len(shopify.calls) == calls
+    assert outbox_row(session).attempts == 1
 
 
 def test_rewards_of_a_shop_waiting_for_reauth_are_not_sent_again(
@@ -107,9 +132,24 @@ def test_rewards_of_a_shop_waiting_for_reauth_are_not_sent_again(
 ) -> None:
     reward = make_reward(session, token_shop, customer)
     session.get_one(Shop, token_shop.id).needs_reauth = True
-    age(session, reward, STALE_AFTER * 3)
-    assert relay.relay(utcnow()).rewards_resent == 0
+    session.commit()
+    assert relay.relay(utcnow() + timedelta(seconds=10)).sent == 1
+    # It waits for the re-install (which queues it anew), not for the relay.
+    assert outbox_row(session).completed_at is not None
+    assert relay.relay(utcnow() + 100 * LEASE).sent == 0
     assert shopify.calls == []
+    assert reload(session, reward).fulfillment_status is FulfillmentStatus.PENDING
+
+
+def test_a_task_that_keeps_failing_is_given_up(
+    session: Session, token_shop: Shop, relay: OutboxDispatcher,
+) -> None:
+    outbox.enqueue(session, token_shop.id, "loyalty.process_webhook", 10**9)
+    session.execute(update(OutboxMessage).values(attempts=outbox.MAX_RUNS))
+    session.commit()
+    assert relay.relay(utcnow() + timedelta(seconds=10)).sent == 1
+    row = outbox_row(session)
+    assert row.completed_at is not None and row.abandoned
 
 
 def test_concurrent_relays_take_different_outbox_rows(committed_db: Database) -> None:
@@ -120,8 +160,12 @@ def test_concurrent_relays_take_different_outbox_rows(committed_db: Database) ->
         session.info.clear()  # not dispatched: the relay's job here
     later = utcnow() + timedelta(minutes=1)
     with committed_db.unit_of_work() as first, committed_db.unit_of_work() as second:
-        taken = outbox.claim_unsent(first, later, limit=1)
-        other = outbox.claim_unsent(second, later, limit=10)
+        taken = outbox.take_due(first, later, 1, LEASE)
+        other = outbox.take_due(second, later, 10, LEASE)
         assert len(taken) == 1 and len(other) == 1
         assert taken[0].id != other[0].id
-        assert outbox.claim_unsent(second, later, limit=10) == other
+        assert outbox.take_due(second, later, 10, LEASE) == []
+    # Reserved: the next relay leaves them alone until the lease has passed.
+    with committed_db.unit_of_work() as session:
+        assert outbox.take_due(session, later, 10, LEASE) == []
+        assert len(outbox.take_due(session, later + LEASE, 10, LEASE)) == 2

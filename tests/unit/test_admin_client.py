@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -329,3 +330,26 @@ def test_redis_bucket_reserves_atomically_and_refills(redis_db: redis.Redis) -> 
     bucket.pause(SHOP, 3)
     assert bucket.reserve(SHOP, 10) == pytest.approx(3.1, abs=0.05)
     assert bucket.reserve("other.myshopify.com", 10) == 0.0
+
+
+def test_a_run_deadline_caps_each_attempt_and_makes_none_it_cannot_finish(
+    shopify: responses.RequestsMock, bucket: InMemoryBucket, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timeouts: list[Any] = []
+    real_post = requests.Session.post
+
+    def post(self: requests.Session, url: str, **kwargs: Any) -> Any:
+        timeouts.append(kwargs["timeout"])
+        return real_post(self, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "post", post)
+    shopify.post(URL, json=answer(SHOP_DATA))
+    soon = time.monotonic() + 4.0
+    assert AdminClient(SHOP, "t", bucket=bucket, deadline=soon).execute("ShopInfo") == SHOP_DATA
+    connect, read = timeouts[0]
+    assert connect <= 2.0 and connect + read <= 4.0  # the attempt ends before the deadline
+
+    late = AdminClient(SHOP, "t", bucket=bucket, deadline=time.monotonic() + 0.5)
+    with pytest.raises(ShopifyTransientError, match="out of time"):
+        late.execute("ShopInfo")
+    assert len(shopify.calls) == 1  # nothing sent that could not finish in time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -65,36 +66,41 @@ def test_clock_skew_within_ten_seconds_is_tolerated() -> None:
 
 @pytest.mark.parametrize(
     "token",
+    # Built when the test runs, not when it is collected: a suite that runs for minutes
+    # would otherwise see "not yet valid" become valid.
     [
         pytest.param(
-            jwt.encode(claims(), "shpss_someone_elses_secret_0123456789", algorithm="HS256"),
+            lambda: jwt.encode(claims(), "shpss_someone_elses_secret_0123456789",
+                               algorithm="HS256"),
             id="forged",
         ),
         pytest.param(
-            jwt.encode(claims(exp=int(time.time()) - 30), SECRET, algorithm="HS256"), id="expired"
+            lambda: jwt.encode(claims(exp=int(time.time()) - 30), SECRET, algorithm="HS256"),
+            id="expired",
         ),
         pytest.param(
-            jwt.encode(claims(nbf=int(time.time()) + 60), SECRET, algorithm="HS256"),
+            lambda: jwt.encode(claims(nbf=int(time.time()) + 60), SECRET, algorithm="HS256"),
             id="not-yet-valid",
         ),
-        pytest.param(jwt.encode(claims(sub=None), SECRET, algorithm="HS256"), id="no-sub"),
+        pytest.param(lambda: jwt.encode(claims(sub=None), SECRET, algorithm="HS256"), id="no-sub"),
         pytest.param(
-            jwt.encode(claims(sub="gid://shopify/Shop/42"), SECRET, algorithm="HS256"),
+            lambda: jwt.encode(claims(sub="gid://shopify/Shop/42"), SECRET, algorithm="HS256"),
             id="sub-not-a-customer",
         ),
         pytest.param(
-            jwt.encode(claims(aud="other-app"), SECRET, algorithm="HS256"), id="wrong-aud"
+            lambda: jwt.encode(claims(aud="other-app"), SECRET, algorithm="HS256"), id="wrong-aud"
         ),
-        pytest.param(jwt.encode(claims(dest=None), SECRET, algorithm="HS256"), id="no-dest"),
-        pytest.param(jwt.encode(claims(), None, algorithm="none"), id="alg-none"),
-        pytest.param(jwt.encode(claims(), SECRET * 2, algorithm="HS512"), id="other-alg"),
-        pytest.param("not.a.jwt", id="garbage"),
-        pytest.param("", id="empty"),
+        pytest.param(lambda: jwt.encode(claims(dest=None), SECRET, algorithm="HS256"),
+                     id="no-dest"),
+        pytest.param(lambda: jwt.encode(claims(), None, algorithm="none"), id="alg-none"),
+        pytest.param(lambda: jwt.encode(claims(), SECRET * 2, algorithm="HS512"), id="other-alg"),
+        pytest.param(lambda: "not.a.jwt", id="garbage"),
+        pytest.param(lambda: "", id="empty"),
     ],
 )
-def test_bad_tokens_are_refused(token: str) -> None:
+def test_bad_tokens_are_refused(token: Callable[[], str]) -> None:
     with pytest.raises(SessionTokenError):
-        decode(token)
+        decode(token())
 
 
 def test_issued_tokens_verify_and_expire_after_their_ttl() -> None:

@@ -20,6 +20,9 @@ from shopify_loyalty.errors import InsufficientPointsError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.services.points.ledger import Source
 
+# Customers per approval batch: one transaction holds their rows until it commits.
+APPROVAL_BATCH = 200
+
 
 def lock_customer(session: Session, customer_id: int) -> Customer:
     """The customer row, locked until commit and freshly read."""
@@ -71,8 +74,28 @@ def customers_due(session: Session, now: datetime, limit: int) -> Sequence[int]:
         .where(PointTransaction.status == LedgerStatus.PENDING,
                PointTransaction.approve_after <= now)
         .group_by(PointTransaction.customer_id)
+        .order_by(PointTransaction.customer_id)
         .limit(limit)
     ).all()
+
+
+def approve_batch(session: Session, now: datetime, limit: int) -> int:
+    """Approve the due rows of up to ``limit`` customers; returns how many customers.
+
+    The customers are locked in id order with SKIP LOCKED: two batches at once (two beats)
+    take different customers, and a customer held by a refund in progress waits for the
+    next batch.
+    """
+    due = customers_due(session, now, limit)
+    if not due:
+        return 0
+    locked = session.scalars(
+        select(Customer.id).where(Customer.id.in_(due)).order_by(Customer.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for customer_id in locked:
+        approve_due(session, customer_id, now)
+    return len(locked)
 
 
 def approve_due(session: Session, customer_id: int, now: datetime) -> int:

@@ -29,10 +29,6 @@ from shopify_loyalty.services.rewards.terms import RewardTerms, terms_of
 log = logging.getLogger(__name__)
 
 
-# Longer than one run can take (the client's 4 tries at 3 s connect + 15 s read, its backoff
-# and bucket waits, two calls for a free product), so a live run never loses its lease; short
-# enough that a worker that died mid-run holds the reward up only this long.
-LEASE = timedelta(minutes=5)
 
 
 # Store credits recorded on the customer's rewards touched this recently cannot be ours.
@@ -48,8 +44,13 @@ class Outcome(enum.StrEnum):
     PARKED = "PARKED"  # stays PENDING: Shopify unreachable, outcome unknown; the relay retries
 
 
-def claim(db: Database, reward_id: int, now: datetime) -> RewardTerms | Outcome:
-    """Lease a PENDING reward and snapshot its terms; an Outcome when there is nothing to do."""
+def claim(db: Database, reward_id: int, now: datetime,
+          lease: timedelta) -> RewardTerms | Outcome:
+    """Lease a PENDING reward and snapshot its terms; an Outcome when there is nothing to do.
+
+    The lease keeps a second run of the same reward (a duplicate delivery, a relayed task)
+    from calling Shopify at the same time; the run is bounded to less than it.
+    """
     with db.unit_of_work() as session:
         reward = session.scalars(
             select(Reward).where(Reward.id == reward_id).with_for_update()
@@ -64,7 +65,7 @@ def claim(db: Database, reward_id: int, now: datetime) -> RewardTerms | Outcome:
             return Outcome.REFUNDED
         resumed = reward.first_attempt_at is not None
         reward.first_attempt_at = reward.first_attempt_at or now
-        reward.lease_until = now + LEASE
+        reward.lease_until = now + lease
         customer = session.get_one(Customer, reward.customer_id)
         rule = session.get(RedeemRule, reward.redeem_rule_id) if reward.redeem_rule_id else None
         known = _known_credit_ids(session, reward) if resumed else ()

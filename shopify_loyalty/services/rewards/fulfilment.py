@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from shopify_loyalty.config import DEFAULT_TASK_LEASE_SECONDS
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.services.rewards.attempts import (
@@ -65,6 +67,9 @@ BACKOFF_CAP_SECONDS = 120.0
 
 # A token refresh that failed on Shopify's side is tried again after this long.
 TOKEN_RETRY_SECONDS = 30.0
+# The Shopify calls of a run take at most this share of its lease; the rest is for the
+# database steps around them, so a live run never outlasts its lease.
+RUN_SHARE_OF_LEASE = 0.75
 
 
 class RetryLater(Exception):
@@ -80,27 +85,31 @@ def fulfil_reward(
     admins: ShopAdmins,
     reward_id: int,
     *,
+    lease: timedelta = timedelta(seconds=DEFAULT_TASK_LEASE_SECONDS),
     clock: Callable[[], datetime] = utcnow,
     rng: random.Random | None = None,
 ) -> Outcome:
     """Create the reward's discount code or store credit in Shopify and record it.
 
-    Idempotent: a reward that is not PENDING is left alone, without any Shopify call.
+    Idempotent: a reward that is not PENDING is left alone, without any Shopify call. The run
+    holds the reward for ``lease`` and its Shopify calls end well within it.
     Raises RetryLater when Shopify throttles the shop (not counted as a failure) or after a
     5xx/timeout while retries remain. A refused token leaves the reward PENDING.
     """
-    claimed = claim(db, reward_id, clock())
+    claimed = claim(db, reward_id, clock(), lease)
     if isinstance(claimed, Outcome):
         return claimed
     terms = claimed
+    # The calls end before the lease does, with room left to record the outcome.
+    deadline = time.monotonic() + lease.total_seconds() * RUN_SHARE_OF_LEASE
     try:
         token = shop_tokens.fresh_access_token(db, terms.shop_id)
-        admin = admins.for_shop(terms.shop_domain, token)
+        admin = admins.for_shop(terms.shop_domain, token, deadline)
         try:
             gid = create_in_shopify(admin, terms)
         except ShopifyUnauthorized:
             token = shop_tokens.force_refresh(db, terms.shop_id, token)
-            admin = admins.for_shop(terms.shop_domain, token)
+            admin = admins.for_shop(terms.shop_domain, token, deadline)
             gid = create_in_shopify(admin, terms)
     except (ShopNeedsReauthError, ShopifyUnauthorized):
         log.warning("reward %s waits: shop %s must re-authorise", reward_id, terms.shop_domain)

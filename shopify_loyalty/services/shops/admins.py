@@ -48,7 +48,10 @@ class ShopAdmins:
     def from_settings(cls, settings: Settings) -> ShopAdmins:
         return cls(settings, bucket_for(settings))
 
-    def for_shop(self, domain: str, access_token: str) -> ShopifyAdmin:
+    def for_shop(self, domain: str, access_token: str,
+                 deadline: float | None = None) -> ShopifyAdmin:
+        """``deadline`` (time.monotonic()) bounds the calls: no attempt starts that might end
+        after it."""
         http: requests.Session | None = getattr(self._local, "http", None)
         if http is None:
             http = self._local.http = requests.Session()
@@ -60,5 +63,6 @@ class ShopAdmins:
             bucket=self.bucket,
             http=http,
             sleep=self._sleep,
+            deadline=deadline,
         )
         return ShopifyAdmin(client)

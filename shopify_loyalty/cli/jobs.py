@@ -1,0 +1,60 @@
+"""``jobs list`` and ``jobs run NAME [--now ISO]``: a scheduled job, once, in this process."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from shopify_loyalty.cli.output import emit
+from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.errors import NotFoundError
+from shopify_loyalty.jobs import scheduled
+from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+
+RELAY = "outbox-relay"
+
+
+@click.group(help="Scheduled jobs (beat runs them on their schedule).", cls=AppGroup)
+def jobs() -> None:
+    pass
+
+
+@jobs.command("list")
+def list_() -> None:
+    rows = [{"name": RELAY, "description": "Send again the tasks that were missed or lost."}]
+    rows += [{"name": job.name, "description": job.description}
+             for job in scheduled.JOBS.values()]
+    emit(rows)
+
+
+def _instant(text: str | None) -> datetime:
+    if text is None:
+        return utcnow()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"an ISO date-time, not {text!r}") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--now", "now_text", help="Run as of this instant (ISO 8601; UTC if no offset).")
+def run(name: str, now_text: str | None) -> None:
+    """Run every batch of job NAME now and print what it did."""
+    now = _instant(now_text)
+    if name == RELAY:
+        dispatcher: OutboxDispatcher = current_app.extensions["loyalty_dispatcher"]
+        report = dispatcher.relay(now)
+        emit({"job": RELAY, "asOf": now, "sent": report.sent, "left": report.left})
+        return
+    db: Database = current_app.extensions["loyalty_db"]
+    try:
+        emit(scheduled.run_now(db, name, now).to_dict())
+    except NotFoundError as exc:
+        click.echo(json.dumps(exc.to_dict()), err=True)
+        raise SystemExit(1) from exc

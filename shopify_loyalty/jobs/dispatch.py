@@ -1,0 +1,83 @@
+"""Sending outbox rows to the broker: right after their commit, and again when overdue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Celery
+
+from shopify_loyalty.db import Database, QueuedTask, utcnow
+from shopify_loyalty.jobs.setup import OUTBOX_ID
+from shopify_loyalty.services import outbox
+
+log = logging.getLogger(__name__)
+
+# Bounded batches keep each relay run short; the next run, seconds later, takes the rest.
+RELAY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    sent: int
+    left: int
+
+
+class OutboxDispatcher:
+    """Sends the tasks of a committed transaction, and relays the overdue ones."""
+
+    def __init__(self, celery_app: Celery, db: Database, lease: timedelta) -> None:
+        self.celery = celery_app
+        self.db = db
+        self.lease = lease
+
+    def __call__(self, queued: list[QueuedTask]) -> None:
+        sent = [task.outbox_id for task in queued
+                if self.send(task.task_name, task.args, task.outbox_id)]
+        if not sent:
+            return
+        try:
+            # One round trip, no unit of work: this runs after every redemption.
+            self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self.lease))
+        except Exception:
+            # The tasks went out; their rows stay due soon, so the relay may send them again
+            # (tasks are idempotent, and a completed row is not run twice).
+            log.exception("could not mark outbox rows %s sent", sent)
+
+    def send(self, task_name: str, args: Sequence[Any], outbox_id: int) -> bool:
+        kwargs = {OUTBOX_ID: outbox_id}
+        try:
+            if self.celery.conf.task_always_eager:
+                self.celery.tasks[task_name].apply_async(args=list(args), kwargs=kwargs)
+            else:
+                self.celery.send_task(task_name, args=list(args), kwargs=kwargs, retry=False)
+            return True
+        except Exception:
+            log.warning("could not send %s%s; the outbox relay will", task_name, list(args),
+                        exc_info=True)
+            return False
+
+    def relay(self, now: datetime) -> RelayReport:
+        """Send again the open rows whose deadline has passed (missed or lost tasks).
+
+        The rows are reserved (a new deadline) and committed before sending, so a relay that
+        dies mid-batch only delays them by a lease, and an in-process task can claim its own
+        row. Sending stops at the first failure: the broker is down; the rows not sent are
+        due again at once, for the next run.
+        """
+        with self.db.unit_of_work() as session:
+            due = outbox.take_due(session, now, RELAY_BATCH, self.lease)
+        sent = 0
+        for row in due:
+            if not self.send(row.task_name, row.args, row.id):
+                break
+            sent += 1
+        if sent:
+            self.db.execute_now(outbox.mark_sent_statement([r.id for r in due[:sent]], now,
+                                                           self.lease))
+        if sent < len(due):
+            self.db.execute_now(outbox.postpone_statement([r.id for r in due[sent:]], now))
+        return RelayReport(sent, len(due) - sent)

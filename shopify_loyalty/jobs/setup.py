@@ -1,0 +1,126 @@
+"""Celery attached to Flask; every task runs in the app context, outbox tasks to their end.
+
+Without a broker (no ``CELERY_BROKER_URL`` nor ``REDIS_URL``) tasks run eagerly, in-process,
+right after the commit that queued them, so a first run needs nothing else. With one, they go
+to the broker; if it is down the outbox row stays due and the relay sends it later.
+
+Broker choice and the visibility timeout: recovery of lost work never waits on the broker.
+Each unit of work is an outbox row with a deadline (services.outbox), and the relay re-sends
+what is overdue. Redis's ``visibility_timeout`` (kombu redelivers an unacknowledged message
+after it) is therefore kept long, an hour: longer than any countdown a task sets itself
+(at most 10 minutes), so that Redis never hands a task that is still waiting for its
+countdown to a second worker. RabbitMQ returns an unacknowledged message to the queue as soon
+as its consumer's connection dies, and keeps durable queues on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Celery, Task
+from celery.exceptions import Retry
+from flask import Flask
+
+from shopify_loyalty.config import Settings
+from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.services import outbox
+
+log = logging.getLogger(__name__)
+
+TASK_MODULES = ("workers.tasks",)
+# The kwarg an outbox row's id travels in; the task's own code never sees it.
+OUTBOX_ID = "outbox_id"
+# See the module docstring: above every countdown a task sets (Celery holds ETA tasks
+# unacknowledged), below nothing that matters, since the relay does the recovering.
+REDIS_VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+def celery_init_app(app: Flask, settings: Settings) -> Celery:
+    lease = timedelta(seconds=settings.task_lease_seconds)
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        # The outbox id travels as an extra kwarg that __call__ takes off before the task
+        # runs; Celery's check of the arguments against the signature would refuse it.
+        typing = False
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            outbox_id = kwargs.pop(OUTBOX_ID, None)
+            with app.app_context():
+                if outbox_id is None:
+                    return self.run(*args, **kwargs)
+                db: Database = app.extensions["loyalty_db"]
+                return run_unit_of_work(self, db, int(outbox_id), lease, args, kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=settings.broker_url or "memory://localhost/",
+        result_backend=None,
+        task_ignore_result=True,
+        task_always_eager=settings.tasks_eager,
+        task_eager_propagates=False,
+        task_default_queue=settings.celery_queue,
+        # A task is acknowledged after it ran, so a worker that dies mid-task leaves it to
+        # another; tasks are idempotent, so running twice is safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        # A request must not hang on a dead broker: fail the publish fast, the relay retries.
+        broker_connection_timeout=1,
+        broker_transport_options={
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+            "visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS,
+        },
+        imports=TASK_MODULES,
+        timezone="UTC",
+        beat_schedule=_beat_schedule(),
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def _beat_schedule() -> dict[str, Any]:
+    # The schedule lives with the worker entry points; only its hookup is here.
+    from workers.schedule import BEAT_SCHEDULE
+
+    return dict(BEAT_SCHEDULE)
+
+
+def run_unit_of_work(task: Task, db: Database, outbox_id: int, lease: timedelta,
+                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run an outbox row's task, keeping its deadline right, and close the row at the end.
+
+    A duplicate delivery of a completed row does nothing. A run that raises leaves the row
+    open: the relay sends it again once its deadline passes (the lease from this start).
+    """
+    runs = db.scalar_now(outbox.start_statement(outbox_id, utcnow(), lease))
+    if runs is None:
+        log.info("%s (outbox %s) already completed: duplicate delivery ignored",
+                 task.name, outbox_id)
+        return None
+    if runs > outbox.MAX_RUNS:
+        log.error("%s (outbox %s) given up after %d runs", task.name, outbox_id, runs - 1)
+        db.execute_now(outbox.complete_statement(outbox_id, utcnow(), abandoned=True))
+        return None
+    try:
+        result = task.run(*args, **kwargs)
+    except outbox.RunLater as later:
+        log.info("%s (outbox %s): %s", task.name, outbox_id, later)
+        db.execute_now(outbox.postpone_statement([outbox_id], later.at))
+        return None
+    except Retry as retry:
+        db.execute_now(outbox.postpone_statement([outbox_id], _retry_at(retry) + lease))
+        raise
+    db.execute_now(outbox.complete_statement(outbox_id, utcnow()))
+    return result
+
+
+def _retry_at(retry: Retry) -> datetime:
+    when = retry.when
+    if isinstance(when, datetime):
+        return when
+    return utcnow() + timedelta(seconds=float(when or 0))
