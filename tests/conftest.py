@@ -8,7 +8,9 @@ which truncates every table afterwards.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +33,18 @@ DATABASE_URL = os.environ.get(
 API_KEY = "test-api-key"
 API_SECRET = "shpss_test_secret_0123456789abcdef0123"
 OLD_SECRET = "shpss_test_old_secret_0123456789abcdef"
+
+
+@pytest.fixture
+def redis_lock() -> Iterator[None]:
+    """Held by every test that empties a shared Redis DB or broker: two test runs on one
+    machine (developers side by side, CI) take turns instead of flushing each other's data."""
+    with open(os.path.join(tempfile.gettempdir(), "shopify-loyalty-redis-tests.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _reset_schema(url: str) -> None:

@@ -24,7 +24,7 @@ def memory_app(settings: Settings, make_app: MakeApp) -> Flask:
 
 
 @pytest.fixture
-def redis_app(settings: Settings, make_app: MakeApp) -> Iterator[Flask]:
+def redis_app(settings: Settings, make_app: MakeApp, redis_lock: None) -> Iterator[Flask]:
     client = redis.Redis.from_url(REDIS_TEST_URL)
     client.flushdb()
     yield make_app(dataclasses.replace(settings, ratelimit_enabled=True, redis_url=REDIS_TEST_URL))

@@ -52,7 +52,7 @@ BOUND = LEASE_SECONDS + RELAY_INTERVAL + 5.0
 
 
 @pytest.fixture(params=sorted(BROKERS))
-def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+def broker(request: pytest.FixtureRequest, redis_lock: None) -> Iterator[Broker]:
     found = Broker(request.param, BROKERS[request.param])
     found.remove()
     yield found

@@ -30,7 +30,8 @@ REDIS_URL = "redis://127.0.0.1:6379/8"
 
 
 @pytest.fixture
-def broker_app(app: Flask, settings: Settings, committed_db: Database) -> Iterator[Flask]:
+def broker_app(app: Flask, settings: Settings, committed_db: Database,
+               redis_lock: None) -> Iterator[Flask]:
     """A second app on the same database, with Redis as broker (tasks are not eager)."""
     store = redis.Redis.from_url(REDIS_URL)
     store.flushdb()

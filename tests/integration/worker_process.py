@@ -29,9 +29,9 @@ from shopify_loyalty.db import utcnow
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 
 ROOT = Path(__file__).resolve().parents[2]
-# Redis DB 8 is these tests' (emptied before and after); another run beside this one sets
-# TEST_REDIS_DB to keep apart. RabbitMQ runs share the vhost: each test has its own queue.
-REDIS_BROKER = f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '8')}"
+# Redis DB 8 is these tests' (emptied before and after, under conftest's redis_lock).
+# RabbitMQ runs share the vhost: each test has its own queue.
+REDIS_BROKER = "redis://127.0.0.1:6379/8"
 RABBITMQ_BROKER = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 BROKERS = {"redis": REDIS_BROKER, "rabbitmq": RABBITMQ_BROKER}
 # Short, so that a lost task is sent again within seconds: the recovery bound is the lease

@@ -294,7 +294,7 @@ def test_other_http_status_is_a_graphql_error(
 
 
 @pytest.fixture
-def redis_db() -> Iterator[redis.Redis]:
+def redis_db(redis_lock: None) -> Iterator[redis.Redis]:
     connection = redis.Redis(host="127.0.0.1", port=6379, db=5)
     connection.flushdb()
     yield connection
