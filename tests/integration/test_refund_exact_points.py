@@ -1,8 +1,8 @@
 """Refunds take back exactly the points of what was refunded: integer arithmetic, cumulative,
 over the order's own subtotal (see services.orders.reversals).
 
-The big grid drives the services inside the test's transaction (hundreds of orders would
-take minutes over HTTP); a few cases go end to end as signed webhooks.
+The grid drives the services inside the test's transaction (its hundreds of events would
+cost several times as much as webhooks); a few cases go end to end as signed webhooks.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def _floor(amount: Decimal) -> int:
 
 def _lines_for(pair: int, one_at_a_time: bool) -> range:
     """Line sizes for a pair and mode: 2 or 3 of 1..20, so that each mode meets every size
-    once over the eight pairs, and the two modes meet a size with different pairs (all of
-    them, everywhere, would take half a minute)."""
+    once over the eight pairs, and the two modes meet a size with different pairs (every
+    size with every pair in both modes takes some twenty seconds)."""
     return range((pair + 4 * one_at_a_time) % len(PAIRS) + 1, MAX_UNITS + 1, len(PAIRS))
 
 
