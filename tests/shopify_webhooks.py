@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,32 @@ def order(order_id: int = ORDER_ID, customer_id: int | None = CUSTOMER_ID,
     data["shipping_lines"][0].update(discounted_price=shipping,
                                      discounted_price_set=_money(shipping))
     data.update(fields)
+    return data
+
+
+def line_order(lines: Sequence[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+    """An order of ``lines`` (unit price, quantity), its subtotal what the lines add up to
+    (with ``taxes_included=True`` the prices hold the tax, and so does the subtotal)."""
+    subtotal = sum((Decimal(price) * quantity for price, quantity in lines), Decimal("0"))
+    data = order(subtotal=str(subtotal), **fields)
+    template = data["line_items"][0]
+    data["line_items"] = []
+    for n, (price, quantity) in enumerate(lines):
+        line = copy.deepcopy(template)
+        line.update(id=data["id"] + n + 1, price=price, price_set=_money(price),
+                    quantity=quantity, current_quantity=quantity, fulfillable_quantity=quantity)
+        data["line_items"].append(line)
+    data["total_line_items_price"] = str(subtotal)
+    data["total_line_items_price_set"] = _money(str(subtotal))
+    return data
+
+
+def unit_refund(units: Sequence[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+    """A refund of ``units`` (unit price, quantity): one refund line item per entry."""
+    data = refund(subtotals=tuple(str(Decimal(price) * quantity) for price, quantity in units),
+                  **fields)
+    for line, (_, quantity) in zip(data["refund_line_items"], units, strict=True):
+        line["quantity"] = quantity
     return data
 
 

@@ -17,7 +17,8 @@ class OrderPoints(Base):
     the events of one order take turns and see each other's effects whatever their arrival
     order: a refund that comes before the earning event is kept in ``refunds`` and taken
     back when the order earns. The ledger rows stay the record of points; this row keeps
-    what the ledger cannot: the amount the points were computed on.
+    what the ledger cannot: the amount the points were computed on, and the one refunds
+    are measured against.
     """
 
     __tablename__ = "order_points"
@@ -31,6 +32,9 @@ class OrderPoints(Base):
     )
     # The amount the points were computed on, in the shop's currency (None until known).
     eligible_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # The order's subtotal (in the terms of its refund line items), set when the order
+    # earns; None on rows older than revision 0006 (see services.orders.reversals).
+    refund_basis: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     earned_points: Mapped[int] = mapped_column(BigInteger, default=0)
     reversed_points: Mapped[int] = mapped_column(BigInteger, default=0)
     # Set once the earning event was handled, with or without points: an order earns once.

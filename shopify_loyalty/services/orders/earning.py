@@ -25,7 +25,7 @@ from shopify_loyalty.models import (
 )
 from shopify_loyalty.services.customers.enrolment import enrol
 from shopify_loyalty.services.orders.records import lock_order
-from shopify_loyalty.services.orders.reversals import reverse_refunded_share
+from shopify_loyalty.services.orders.reversals import reverse_earlier_refunds
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.points import pending as pending_points
 from shopify_loyalty.services.program.earn_rules import active_rule
@@ -72,6 +72,7 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
     record.customer_id = customer.id
     rule = active_rule(session, shop, EarnRuleKind.PURCHASE)
     record.eligible_amount = eligible_amount(order, rule)
+    record.refund_basis = order.subtotal
     customer.spent_amount = Customer.spent_amount + order.subtotal
     if rule is None or customer.status is not CustomerStatus.ACTIVE:
         return
@@ -88,7 +89,4 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
     else:
         ledger.post(session, customer, LedgerKind.EARNED, points, source, note)
     record.earned_points = points
-    reversed_before = Decimal("0")
-    for refund in record.refunds:
-        reversed_before += Decimal(refund["amount"])
-        reverse_refunded_share(session, record, int(refund["id"]), reversed_before)
+    reverse_earlier_refunds(session, record)

@@ -2,12 +2,28 @@
 
 Every event locks the order's ``OrderPoints`` row first, as earning does, so a refund is
 taken back once and in step with the earning it reverses.
+
+A refund is measured against the order's own subtotal (``refund_basis``), not against the
+amount the points were computed on (``eligible_amount``): refund line items' subtotals are
+in the terms of the order's ``subtotal_price`` (with tax-inclusive prices both hold the
+tax), while the eligible amount may leave the tax out or add shipping, per the earn rule.
+Over the eligible amount, a tax-inclusive line would take back its tax's points as well,
+and refunding every line of an order that earned on its shipping would leave the
+shipping's points behind. Over the subtotal, each line takes back its share of the order's
+points, and all the lines take back all of them.
+
+The arithmetic is on integers (amounts in cents) and cumulative: once refunds of R cents of
+a B-cent basis have arrived, the order has given back ``earned * R // B`` points (all of
+them when R reaches B), and each refund takes back the difference from what was given back
+before it. Units refunded one by one or together take back the same points, and refunds
+adding up to the whole order take back exactly what it earned.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +45,7 @@ from shopify_loyalty.shopify.webhook_payloads import RefundFacts
 def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts) -> None:
     """Take back the points of the refunded share of the order, once per refund.
 
-    The share is cumulative (all refunds so far over the eligible amount, rounded down), so
+    The share is cumulative (all refunds so far over the order's subtotal, rounded down), so
     two half refunds take back exactly what one full refund would.
     """
     record = lock_order(session, shop, refund.order_id)
@@ -42,7 +58,17 @@ def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts) -> Non
         customer = session.get_one(Customer, record.customer_id)
         customer.spent_amount = max(customer.spent_amount - amount, Decimal("0"))
     if record.earned_points:
-        reverse_refunded_share(session, record, refund.id, record.refunded_amount)
+        refunded = sum(_cents_of(seen) for seen in record.refunds)
+        _reverse_share(session, record, refund.id, refunded)
+
+
+def reverse_earlier_refunds(session: Session, record: OrderPoints) -> None:
+    """Take back the refunds that arrived before the order earned, each under its own key
+    and for the share it would have taken had it come after."""
+    refunded = 0
+    for refund in record.refunds:
+        refunded += _cents_of(refund)
+        _reverse_share(session, record, int(refund["id"]), refunded)
 
 
 def reverse_for_cancel(session: Session, shop: Shop, order_id: int, now: datetime) -> None:
@@ -57,16 +83,43 @@ def reverse_for_cancel(session: Session, shop: Shop, order_id: int, now: datetim
                    f"Order {order_id} cancelled")
 
 
-def reverse_refunded_share(
-    session: Session, record: OrderPoints, refund_id: int, refunded_so_far: Decimal
+def _reverse_share(
+    session: Session, record: OrderPoints, refund_id: int, refunded: int
 ) -> None:
-    eligible = record.eligible_amount or Decimal("0")
-    share = min(refunded_so_far / eligible, Decimal("1")) if eligible > 0 else Decimal("1")
-    target = int((record.earned_points * share).to_integral_value(rounding=ROUND_DOWN))
+    """Bring what the order gave back up to its share of ``refunded`` cents, all refunds so far
+    (a cancellation may already have taken everything: then nothing is left to take)."""
+    target = _share(record.earned_points, refunded, _basis(record))
     points = target - record.reversed_points
     if points > 0:
         _take_back(session, record, ledger.Source("refund", str(refund_id)), points,
                    f"Refund {refund_id} of order {record.order_id}")
+
+
+def _share(earned: int, refunded: int, basis: int) -> int:
+    """``earned * refunded // basis``: multiplied before divided, rounded down, at most all.
+
+    A zero basis (an order that earned on its shipping alone) has no line to share out: any
+    refunded line takes back everything, none takes back nothing.
+    """
+    if basis <= 0:
+        return earned if refunded > 0 else 0
+    return earned * min(refunded, basis) // basis
+
+
+def _basis(record: OrderPoints) -> int:
+    # Rows from before revision 0006 did not keep the subtotal: the eligible amount is the
+    # nearest thing they have.
+    basis = record.refund_basis if record.refund_basis is not None else record.eligible_amount
+    return _cents(basis or Decimal("0"))
+
+
+def _cents_of(refund: dict[str, Any]) -> int:
+    return _cents(Decimal(refund["amount"]))
+
+
+def _cents(amount: Decimal) -> int:
+    """An amount in minor units: money is kept to the cent (``Numeric(14, 2)``)."""
+    return int(amount.scaleb(2).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _take_back(
