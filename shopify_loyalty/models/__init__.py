@@ -2,6 +2,7 @@
 
 from shopify_loyalty.models.customer import Customer, CustomerStatus
 from shopify_loyalty.models.data_export import DataExport
+from shopify_loyalty.models.event import LoyaltyEvent
 from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.models.order_points import OrderPoints
@@ -30,6 +31,7 @@ __all__ = [
     "LedgerKind",
     "LedgerStatus",
     "LimitInterval",
+    "LoyaltyEvent",
     "OrderPoints",
     "OutboxMessage",
     "PointTransaction",

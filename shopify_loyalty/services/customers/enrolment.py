@@ -10,6 +10,7 @@ from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.customers.profiles import apply_profile
 from shopify_loyalty.services.customers.signup import award_signup
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.shopify.webhook_payloads import CustomerProfile
 
 
@@ -63,5 +64,6 @@ def enrol(
     if inserted is not None:
         if profile is not None:
             apply_profile(shop, customer, profile)
+        catalog.emit(session, customer, catalog.CUSTOMER_ENROLLED)
         award_signup(session, shop, customer, utcnow())
     return customer

@@ -7,6 +7,7 @@ customer; both must be honoured even though the shop is no longer installed.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.models import (
     DataExport,
+    LoyaltyEvent,
     PointTransaction,
     Reward,
     Shop,
@@ -106,9 +108,10 @@ def redact_customer(
 ) -> None:
     """Erase the customer's personal data; keep the amounts, so the ledger still adds up.
 
-    Also erased: our exports of them, and the stored webhook payloads that carry their
-    data (their customer and order events, the redaction request itself included: it
-    runs in the transaction that processes that request, so a failure rolls it all back).
+    Also erased: our exports of them, their email in the loyalty events we keep (and may
+    replay), and the stored webhook payloads that carry their data (their customer and order
+    events, the redaction request itself included: it runs in the transaction that processes
+    that request, so a failure rolls it all back).
     """
     customer = find_customer(session, shop, shopify_customer_id)
     if customer is not None:
@@ -117,6 +120,7 @@ def redact_customer(
         customer.last_name = None
         customer.dob = None
         customer.tags = []
+        _redact_events(session, customer.id)
     session.execute(
         delete(DataExport).where(DataExport.shop_id == shop.id,
                                  DataExport.shopify_customer_id == shopify_customer_id)
@@ -145,3 +149,12 @@ def redact_shop(session: Session, shop: Shop) -> None:
     session.execute(delete(WebhookEvent).where(WebhookEvent.shop_domain == shop.domain))
     session.execute(delete(Shop).where(Shop.id == shop.id))
     session.expunge_all()
+
+
+def _redact_events(session: Session, customer_id: int) -> None:
+    events = session.scalars(select(LoyaltyEvent).where(LoyaltyEvent.customer_id == customer_id)
+                             .execution_options(yield_per=500))
+    for event in events:
+        body = copy.deepcopy(event.body)
+        body["data"]["customer"]["email"] = None
+        event.body = body

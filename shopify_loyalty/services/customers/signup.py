@@ -26,10 +26,13 @@ def award_signup(session: Session, shop: Shop, customer: Customer, now: datetime
         return
     customer.signup_rewarded = True
     source = ledger.Source("signup", str(customer.shopify_customer_id))
+    event = {"ruleKind": EarnRuleKind.SIGNUP.value}
     if rule.pending_days:
         pending_points.post_pending(
             session, customer, LedgerKind.EARNED, rule.points, source,
             approve_after=now + timedelta(days=rule.pending_days), note="Signed up",
+            event_data=event,
         )
     else:
-        ledger.post(session, customer, LedgerKind.EARNED, rule.points, source, note="Signed up")
+        ledger.post(session, customer, LedgerKind.EARNED, rule.points, source, note="Signed up",
+                    event_data=event)

@@ -83,10 +83,11 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
         return
     source = ledger.Source("order", str(order.id))
     note = f"Order {order.name or order.id}"
+    event = {"ruleKind": EarnRuleKind.PURCHASE.value, "orderId": order.id}
     if rule.pending_days:
         pending_points.post_pending(session, customer, LedgerKind.EARNED, points, source,
-                                    now + timedelta(days=rule.pending_days), note)
+                                    now + timedelta(days=rule.pending_days), note, event)
     else:
-        ledger.post(session, customer, LedgerKind.EARNED, points, source, note)
+        ledger.post(session, customer, LedgerKind.EARNED, points, source, note, event)
     record.earned_points = points
     reverse_earlier_refunds(session, record)

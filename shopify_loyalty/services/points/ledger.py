@@ -8,7 +8,9 @@ row lock from the UPDATE until it commits, which also serialises any check made 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -16,6 +18,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
+from shopify_loyalty.services.events import catalog
+
+POINTS_EVENTS = {
+    LedgerKind.EARNED: catalog.POINTS_EARNED,
+    LedgerKind.REDEEMED: catalog.POINTS_REDEEMED,
+    LedgerKind.EXPIRED: catalog.POINTS_EXPIRED,
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,10 @@ def post(
     points: int,
     source: Source,
     note: str | None = None,
+    event_data: Mapping[str, Any] | None = None,
 ) -> PointTransaction:
-    """Apply ``points`` (signed) to the customer's available balance and append the row.
+    """Apply ``points`` (signed) to the customer's available balance and append the row,
+    with its ``points.*`` event (``event_data`` adds to the event's data, e.g. the rule kind).
 
     Raises InsufficientPointsError when the balance would drop below zero.
     """
@@ -85,4 +96,20 @@ def post(
     )
     session.add(row)
     session.flush()
+    emit_points_event(session, customer, row, event_data)
     return row
+
+
+def emit_points_event(session: Session, customer: Customer, row: PointTransaction,
+                      extra: Mapping[str, Any] | None = None) -> None:
+    """The event of a ledger row: earned, redeemed, expired, or adjusted (every other kind:
+    an adjustment, a refund of a reward, an order's reversal; ``data.kind`` tells which)."""
+    catalog.emit(session, customer, POINTS_EVENTS.get(row.kind, catalog.POINTS_ADJUSTED), {
+        "points": row.points,
+        "kind": row.kind.value,
+        "status": row.status.value,
+        "transactionId": row.id,
+        "source": {"type": row.source_type, "id": row.source_id},
+        "note": row.note,
+        **(extra or {}),
+    })

@@ -9,8 +9,9 @@ their rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_loyalty.errors import InsufficientPointsError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
-from shopify_loyalty.services.points.ledger import Source
+from shopify_loyalty.services.points.ledger import Source, emit_points_event
 
 # Customers per approval batch: one transaction holds their rows until it commits.
 APPROVAL_BATCH = 200
@@ -42,8 +43,10 @@ def post_pending(
     source: Source,
     approve_after: datetime,
     note: str | None = None,
+    event_data: Mapping[str, Any] | None = None,
 ) -> PointTransaction:
-    """Append a PENDING row of ``points`` (signed) and move ``pending_points`` with it.
+    """Append a PENDING row of ``points`` (signed) and move ``pending_points`` with it, with
+    its ``points.*`` event (status PENDING: the points are coming, not yet spendable).
 
     Raises InsufficientPointsError when the pending balance would drop below zero.
     """
@@ -64,6 +67,7 @@ def post_pending(
     )
     session.add(row)
     session.flush()
+    emit_points_event(session, customer, row, event_data)
     return row
 
 

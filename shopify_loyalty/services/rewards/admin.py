@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.errors import ConflictError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, Reward, RewardStatus, RewardType, Shop
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.paging import Page, page_of
 from shopify_loyalty.services.points import ledger
 
@@ -49,6 +50,8 @@ def refund_reward(session: Session, shop: Shop, reward_id: int) -> Reward:
     customer = session.get_one(Customer, reward.customer_id)
     ledger.post(session, customer, LedgerKind.REFUNDED, reward.points,
                 ledger.Source("reward", str(reward.id)), note=f"Refund of {reward.description}")
+    catalog.emit_reward(session, customer, catalog.REWARD_REFUNDED, reward,
+                        {"reason": "Refunded by the merchant"})
     outbox.enqueue(session, shop.id, outbox.DEACTIVATE_DISCOUNT, reward.id)
     return reward
 

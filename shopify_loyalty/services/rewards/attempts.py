@@ -23,6 +23,7 @@ from shopify_loyalty.models import (
     Shop,
 )
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.rewards import refunds
 from shopify_loyalty.services.rewards.terms import RewardTerms, terms_of
 
@@ -88,6 +89,8 @@ def record_done(db: Database, terms: RewardTerms, gid: str) -> Outcome:
         reward.fulfillment_status = FulfillmentStatus.DONE
         reward.failure_reason = None
         reward.lease_until = None
+        catalog.emit_reward(session, session.get_one(Customer, reward.customer_id),
+                            catalog.REWARD_FULFILLED, reward, {"shopifyId": gid})
     return Outcome.DONE
 
 

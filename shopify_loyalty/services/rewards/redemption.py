@@ -28,6 +28,7 @@ from shopify_loyalty.models import (
     VipTier,
 )
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.rewards.codes import generate_code
 
@@ -183,4 +184,5 @@ def redeem_points(
     if is_credit and amount is not None:
         customer.store_credit_balance = Customer.store_credit_balance + amount
     outbox.enqueue(session, shop.id, outbox.FULFIL_REWARD, reward.id)
+    catalog.emit_reward(session, customer, catalog.REWARD_CREATED, reward)
     return reward

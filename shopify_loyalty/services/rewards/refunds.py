@@ -13,6 +13,7 @@ from shopify_loyalty.models import (
     RewardStatus,
     RewardType,
 )
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.points import ledger
 
 
@@ -40,4 +41,5 @@ def refund_reward(session: Session, reward: Reward, reason: str) -> PointTransac
     reward.failure_reason = reason
     reward.lease_until = None
     session.flush()
+    catalog.emit_reward(session, customer, catalog.REWARD_REFUNDED, reward, {"reason": reason})
     return row

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.models import Reward, RewardStatus, Shop
+from shopify_loyalty.models import Customer, Reward, RewardStatus, Shop
+from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.rewards.codes import normalise_code
 from shopify_loyalty.shopify.webhook_payloads import OrderFacts
 
@@ -33,4 +34,7 @@ def mark_used(session: Session, shop: Shop, order: OrderFacts, now: datetime) ->
         reward.used_at = order.created_at or now
         reward.order_id = order.id
         reward.order_name = order.name
+        customer = session.get_one(Customer, reward.customer_id)
+        catalog.emit_reward(session, customer, catalog.REWARD_USED, reward,
+                            {"orderId": order.id, "orderName": order.name})
     return rewards

@@ -1,0 +1,1 @@
+"""Events out: the event catalog, written in the transaction that caused each event."""
