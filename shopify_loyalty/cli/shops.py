@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from shopify_loyalty.cli.output import emit, transaction, word_list
+from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.config import Settings
 from shopify_loyalty.models import Shop
 from shopify_loyalty.services.program import settings as shop_settings
@@ -19,7 +21,7 @@ def _shop(shop: Shop) -> dict[str, object]:
         "domain": shop.domain,
         "currency": shop.currency,
         "installed": shop.installed,
-        "settings": {n: shop.setting(n) for n in ("code_prefix", "exclusion_tags", "earn_on")},
+        "settings": shop_settings.settings_of(shop),
     }
 
 
@@ -51,20 +53,29 @@ def add(domain: str, access_token: str, currency: str) -> None:
         emit(_shop(shop))
 
 
+def _setting_options(command: Callable[..., None]) -> Callable[..., None]:
+    for setting in reversed(shop_settings.SETTINGS):
+        choices = f" ({'|'.join(setting.choices)})" if setting.choices else ""
+        on_off = " (on|off)" if setting.kind is shop_settings.Kind.SWITCH else ""
+        command = click.option(setting.flag, setting.key,
+                               help=setting.help + choices + on_off)(command)
+    return command
+
+
 @shops.command("set", help="Change a shop's settings.")
 @click.argument("domain")
-@click.option("--code-prefix", help="Prefix of generated discount codes, e.g. LOY-.")
-@click.option("--exclusion-tags", help="Customer tags that exclude from the program: a,b.")
-@click.option("--earn-on", type=click.Choice(shop_settings.EARN_EVENTS))
-def set_(
-    domain: str, code_prefix: str | None, exclusion_tags: str | None, earn_on: str | None
-) -> None:
+@_setting_options
+def set_(domain: str, **texts: str | None) -> None:
+    changes = {}
+    for key, text in texts.items():
+        if text is None:
+            continue
+        setting = shop_settings.BY_KEY[key]
+        try:
+            changes[key] = shop_settings.from_text(setting, text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=setting.flag) from exc
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())
-        shop_settings.update_settings(
-            shop,
-            code_prefix=code_prefix,
-            exclusion_tags=word_list(exclusion_tags) if exclusion_tags is not None else None,
-            earn_on=earn_on,
-        )
+        shop_settings.update_settings(shop, **changes)
         emit(_shop(shop))

@@ -16,6 +16,7 @@ from shopify_loyalty.models import (
     LimitInterval,
     RedeemRuleKind,
 )
+from shopify_loyalty.services.program import settings as shop_settings
 
 MAX_MONEY = 10**9
 
@@ -126,11 +127,33 @@ class AdjustPointsSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class SettingsSchema(Schema):
-    codePrefix = fields.String(validate=validate.Length(max=16))
-    exclusionTags = fields.List(fields.String(validate=validate.Length(max=255)),
-                                validate=validate.Length(max=100))
-    earnOn = fields.String(validate=validate.OneOf(["created", "paid", "fulfilled"]))
+def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
+    """The API field of a setting; the service checks the value in full (bounds, patterns)."""
+    kind = setting.kind
+    if kind is shop_settings.Kind.TAGS:
+        return fields.List(fields.String(validate=validate.Length(max=255)),
+                           validate=validate.Length(max=shop_settings.MAX_TAGS))
+    if kind is shop_settings.Kind.CHOICE:
+        return fields.String(validate=validate.OneOf(setting.choices))
+    if kind is shop_settings.Kind.WHOLE:
+        return fields.Integer(strict=True, validate=validate.Range(setting.low, setting.high))
+    if kind is shop_settings.Kind.DAYS:
+        return fields.List(fields.Integer(strict=True,
+                                          validate=validate.Range(setting.low, setting.high)),
+                           validate=validate.Length(max=shop_settings.MAX_DAYS_LIST))
+    if kind is shop_settings.Kind.SWITCH:
+        return fields.Boolean()
+    if kind is shop_settings.Kind.MONEY:
+        return fields.Decimal(as_string=True, places=None,
+                              validate=validate.Range(min=Decimal("0")))
+    return fields.String(validate=validate.Length(max=255))
+
+
+# One field per setting of services.program.settings, under its API name.
+SettingsSchema = Schema.from_dict(
+    {setting.api: _setting_field(setting) for setting in shop_settings.SETTINGS},
+    name="SettingsSchema",
+)
 
 
 class ApiKeySchema(Schema):

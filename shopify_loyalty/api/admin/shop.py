@@ -28,8 +28,7 @@ blp.before_request(authenticate)
 
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
-    return {"codePrefix": values["code_prefix"], "exclusionTags": values["exclusion_tags"],
-            "earnOn": values["earn_on"]}
+    return {shop_settings.BY_KEY[key].api: value for key, value in values.items()}
 
 
 @blp.route("/settings")
@@ -37,18 +36,16 @@ class Settings(MethodView):
     @blp.response(200, SettingsSchema)
     def get(self) -> Response:
         with database().unit_of_work() as session:
-            return json_response(_settings(shop_settings.update_settings(shop_of(session))))
+            return json_response(_settings(shop_settings.settings_of(shop_of(session))))
 
     @blp.arguments(SettingsSchema)
     @blp.response(200, SettingsSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any]) -> Response:
-        """Code prefix, customer tags that exclude from the program, the earning event."""
+        """Change some of the shop's settings (the others stay as they are)."""
+        changes = {shop_settings.BY_API[name].key: value for name, value in body.items()}
         with database().unit_of_work() as session:
-            values = shop_settings.update_settings(
-                shop_of(session), code_prefix=body.get("codePrefix"),
-                exclusion_tags=body.get("exclusionTags"), earn_on=body.get("earnOn"),
-            )
+            values = shop_settings.update_settings(shop_of(session), **changes)
             return json_response(_settings(values))
 
 

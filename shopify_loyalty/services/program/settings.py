@@ -1,40 +1,165 @@
-"""The shop's program settings (code prefix, exclusion tags, which order event earns)."""
+"""The shop's program settings, declared once: storage key, API name, kind and bounds.
+
+The CLI (``shops set``), the admin API (``GET|PATCH /api/admin/settings``) and this module's
+validation are all made from ``SETTINGS``, so a new setting is one entry here (and its
+default in models.shop.DEFAULT_SETTINGS) and shows up everywhere with the same rules.
+"""
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopify_loyalty.errors import ValidationError
 from shopify_loyalty.models import Shop
+from shopify_loyalty.models.shop import DEFAULT_SETTINGS
 
 CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
-
-
 EARN_EVENTS = ("created", "paid", "fulfilled")
+MAX_TAGS = 100
+MAX_DAYS_LIST = 10
 
 
-def update_settings(
-    shop: Shop,
-    code_prefix: str | None = None,
-    exclusion_tags: Sequence[str] | None = None,
-    earn_on: str | None = None,
-) -> dict[str, Any]:
-    """Change the given settings and return them all. Raises ValidationError."""
+class Kind(enum.StrEnum):
+    TEXT = "text"
+    TAGS = "tags"  # a list of words
+    CHOICE = "choice"
+    WHOLE = "whole"  # an integer within [low, high]
+    DAYS = "days"  # a list of whole numbers of days within [low, high]
+    SWITCH = "switch"  # on / off
+    MONEY = "money"  # a non-negative decimal
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # in shops.settings, and the CLI flag (--code-prefix)
+    api: str  # the admin API's camelCase name
+    kind: Kind
+    help: str
+    choices: tuple[str, ...] = ()
+    low: int = 0
+    high: int = 10**9
+    check: Callable[[str], str | None] | None = None  # TEXT: a message when wrong
+    upper: bool = False  # TEXT: stored upper-case
+
+    @property
+    def default(self) -> Any:
+        return DEFAULT_SETTINGS[self.key]
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+def _code_prefix(text: str) -> str | None:
+    return None if CODE_PREFIX.match(text) else "Up to 16 letters, digits, '-' or '_'."
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("code_prefix", "codePrefix", Kind.TEXT,
+            "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True),
+    Setting("exclusion_tags", "exclusionTags", Kind.TAGS,
+            "Customer tags that exclude from the program: a,b."),
+    Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
+            choices=EARN_EVENTS),
+)
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+BY_API = {setting.api: setting for setting in SETTINGS}
+
+
+def settings_of(shop: Shop) -> dict[str, Any]:
+    """Every setting's value (stored or default), by storage key."""
+    return {setting.key: shop.setting(setting.key) for setting in SETTINGS}
+
+
+def update_settings(shop: Shop, **changes: Any) -> dict[str, Any]:
+    """Change the given settings (storage keys; None leaves one as it is) and return them all.
+
+    Raises ValidationError, with the errors under the API names; nothing is changed then.
+    """
     errors: dict[str, list[str]] = {}
-    settings = dict(shop.settings or {})
-    if code_prefix is not None:
-        if not CODE_PREFIX.match(code_prefix.upper()):
-            errors["codePrefix"] = ["Up to 16 letters, digits, '-' or '_'."]
-        settings["code_prefix"] = code_prefix.upper()
-    if exclusion_tags is not None:
-        settings["exclusion_tags"] = sorted({t.strip() for t in exclusion_tags if t.strip()})
-    if earn_on is not None:
-        if earn_on not in EARN_EVENTS:
-            errors["earnOn"] = [f"One of {', '.join(EARN_EVENTS)}."]
-        settings["earn_on"] = earn_on
+    stored = dict(shop.settings or {})
+    for key, value in changes.items():
+        if value is None:
+            continue
+        setting = BY_KEY[key]
+        try:
+            stored[key] = _valid(setting, value)
+        except ValueError as exc:
+            errors[setting.api] = [str(exc)]
     if errors:
         raise ValidationError(errors=errors)
-    shop.settings = settings
-    return {name: shop.setting(name) for name in ("code_prefix", "exclusion_tags", "earn_on")}
+    shop.settings = stored
+    return settings_of(shop)
+
+
+def _valid(setting: Setting, value: Any) -> Any:
+    """The value as stored. Raises ValueError with the message for the user."""
+    kind = setting.kind
+    if kind is Kind.TEXT:
+        text = str(value).strip()
+        text = text.upper() if setting.upper else text
+        problem = setting.check(text) if setting.check else None
+        if problem:
+            raise ValueError(problem)
+        return text
+    if kind is Kind.TAGS:
+        tags = sorted({str(t).strip() for t in value if str(t).strip()})
+        if len(tags) > MAX_TAGS:
+            raise ValueError(f"At most {MAX_TAGS} tags.")
+        return tags
+    if kind is Kind.CHOICE:
+        if value not in setting.choices:
+            raise ValueError(f"One of {', '.join(setting.choices)}.")
+        return value
+    if kind is Kind.WHOLE:
+        return _whole(setting, value)
+    if kind is Kind.DAYS:
+        days = sorted({_whole(setting, day) for day in value}, reverse=True)
+        if len(days) > MAX_DAYS_LIST:
+            raise ValueError(f"At most {MAX_DAYS_LIST} values.")
+        return days
+    if kind is Kind.SWITCH:
+        if not isinstance(value, bool):
+            raise ValueError("true or false.")
+        return value
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError("A decimal amount.") from exc
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("A decimal amount, not negative.")
+    return str(amount)
+
+
+def _whole(setting: Setting, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not setting.low <= value <= setting.high:
+        raise ValueError(f"A whole number from {setting.low} to {setting.high}.")
+    return value
+
+
+def from_text(setting: Setting, text: str) -> Any:
+    """A CLI word as the value ``update_settings`` takes. Raises ValueError."""
+    kind = setting.kind
+    if kind is Kind.TAGS:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind is Kind.WHOLE:
+        return _number(text)
+    if kind is Kind.DAYS:
+        return [_number(part) for part in text.split(",") if part.strip()]
+    if kind is Kind.SWITCH:
+        if text.lower() not in ("on", "off"):
+            raise ValueError("on or off.")
+        return text.lower() == "on"
+    return text
+
+
+def _number(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError(f"a whole number, not {text!r}.")
+    return int(text)
