@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from shopify_loyalty.api.input_guard import install_input_guard
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import register_error_handlers
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(webhooks.blp)
 
     register_error_handlers(app)
+    install_input_guard(app)
 
     from shopify_loyalty.cli import register_commands
 

@@ -11,6 +11,7 @@ import logging
 from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,16 @@ def error_response(status: int, code: str, message: str, errors: Any = None) -> 
     return response
 
 
+UNIQUE_VIOLATION = "23505"
+
+
+def _sqlstate(exc: IntegrityError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is None and "UNIQUE" in str(exc.orig):  # SQLite says so in words
+        return UNIQUE_VIOLATION
+    return state if isinstance(state, str) else None
+
+
 def _http_code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
@@ -132,6 +143,23 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
         return response
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Response:
+        # A constraint caught what a service's own checks missed (an id of a row that does not
+        # exist, a duplicate): the request was wrong, and its transaction is rolled back.
+        log.warning("constraint refused a request: %s", exc.orig)
+        if _sqlstate(exc) == UNIQUE_VIOLATION:
+            return error_response(409, ConflictError.code, "That already exists.")
+        return error_response(422, ValidationError.code,
+                              "The request refers to something that does not exist, or breaks "
+                              "a rule of the data.")
+
+    @app.errorhandler(DataError)
+    def _data(exc: DataError) -> Response:
+        log.warning("database refused a value: %s", exc.orig)
+        return error_response(422, ValidationError.code,
+                              "A value is out of range or of the wrong kind.")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, request
 
@@ -43,6 +44,19 @@ def _timestamp(value: str | None) -> datetime | None:
     return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
+def _without_nul(value: Any) -> Any:
+    """The payload with each NUL character replaced by U+FFFD: PostgreSQL's JSONB cannot hold
+    one, and a delivery Shopify signed is stored rather than refused (it would be retried for
+    hours, then lost)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 @blp.post("/webhooks")
 def receive() -> Response:
     """200 once stored (or a duplicate, or for a shop we do not serve); 401 bad signature.
@@ -57,7 +71,9 @@ def receive() -> Response:
         raise UnauthorizedError("Webhook signature does not match.")
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+        if b"\\u0000" in body:
+            payload = _without_nul(payload)
+    except (ValueError, RecursionError) as exc:
         raise InvalidJsonError() from exc
     domain = _required("X-Shopify-Shop-Domain").lower()
     if not _SHOP_DOMAIN.match(domain):

@@ -112,11 +112,16 @@ def decode_admin_token(token: str, *, api_key: str, secrets: Sequence[str]) -> A
     iss, dest = payload["iss"], payload["dest"]
     if not isinstance(iss, str) or not isinstance(dest, str):
         raise SessionTokenError("iss and dest must be URLs")
-    issuer_host = urlsplit(iss).hostname or ""
-    dest_host = urlsplit(dest).hostname or ""
+    try:
+        issuer_host = urlsplit(iss).hostname or ""
+        dest_host = urlsplit(dest).hostname or ""
+        shop_host = sanitize_shop_domain(dest_host)
+    except ValueError as exc:
+        # urlsplit refuses malformed URLs ("https://[::1", ports out of range): not ours.
+        raise SessionTokenError("iss and dest must be plain URLs") from exc
     if not issuer_host or issuer_host != dest_host:
         raise SessionTokenError("iss and dest name different hosts")
-    if sanitize_shop_domain(dest_host) != dest_host:
+    if shop_host != dest_host:
         raise SessionTokenError("dest is not a myshopify.com shop")
     sub = payload.get("sub")
     return AdminClaims(shop_domain=dest_host, user_id=str(sub) if sub is not None else None)
