@@ -10,11 +10,13 @@ from flask import Flask
 from flask_smorest import Api
 
 from shopify_loyalty.api.input_guard import install_input_guard
+from shopify_loyalty.api.observe import install_request_hooks
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import register_error_handlers
 from shopify_loyalty.shopify.install_calls import AdminEndpoint
 from shopify_loyalty.shopify.oauth import AppCredentials
+from shopify_loyalty.telemetry import logs, metrics
 from shopify_loyalty.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.config.update(flask_config)
+    if app.testing:
+        logs.install_request_id_on_records()  # pytest keeps its own handlers
+    else:
+        logs.configure(settings.log_format)
+    metrics.mark_process_up()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.token_encryption_key == DEV_TOKEN_ENCRYPTION_KEY:
         log.warning(
@@ -60,7 +67,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     db.dispatcher = dispatcher
     app.extensions["loyalty_dispatcher"] = dispatcher
 
-    from shopify_loyalty.api import external, health, install, storefront, webhooks
+    from shopify_loyalty.api import external, health, install, observe, storefront, webhooks
     from shopify_loyalty.api.admin import customers as admin_customers
     from shopify_loyalty.api.admin import exports as admin_exports
     from shopify_loyalty.api.admin import program as admin_program
@@ -86,9 +93,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(observe.blp)
     app.register_blueprint(webhooks.blp)
 
     register_error_handlers(app)
+    install_request_hooks(app)
     install_input_guard(app)
 
     from shopify_loyalty.cli import register_commands

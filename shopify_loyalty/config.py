@@ -58,6 +58,7 @@ class Settings:
     app_url: str = "http://127.0.0.1:5000"
     token_encryption_key: str = DEV_TOKEN_ENCRYPTION_KEY
     ratelimit_enabled: bool = True
+    log_format: str = "json"
 
     @property
     def broker_url(self) -> str | None:
@@ -94,4 +95,5 @@ class Settings:
             token_encryption_key=_env("TOKEN_ENCRYPTION_KEY", DEV_TOKEN_ENCRYPTION_KEY)
             or DEV_TOKEN_ENCRYPTION_KEY,
             ratelimit_enabled=_flag("RATELIMIT_ENABLED", True),
+            log_format=(_env("LOG_FORMAT", "json") or "json").lower(),
         )

@@ -139,13 +139,13 @@ class Database:
         else:
             bind.execute(statement)
 
-    def scalar_now(self, statement: Executable) -> Any:
-        """``execute_now`` for a statement with RETURNING: the first column of its first row."""
+    def first_now(self, statement: Executable) -> Any:
+        """``execute_now`` for a statement with RETURNING: its first row, or None."""
         bind = self.sessions.kw.get("bind", self.engine)
         if isinstance(bind, Engine):
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                return connection.execute(statement).scalar()
-        return bind.execute(statement).scalar()
+                return connection.execute(statement).first()
+        return bind.execute(statement).first()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -23,6 +23,7 @@ from shopify_loyalty.services.orders import webhooks
 from shopify_loyalty.services.rewards import deactivation, fulfilment
 from shopify_loyalty.services.rewards.attempts import Outcome
 from shopify_loyalty.services.shops.admins import ShopAdmins
+from shopify_loyalty.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +76,28 @@ def process_webhook(self: Any, event_id: int) -> None:
     db = _db()
     try:
         with db.unit_of_work() as session:
-            webhooks.process_event(session, event_id, utcnow())
+            event = webhooks.process_event(session, event_id, utcnow())
+            done = (event.topic, event.received_at, event.processed_at) if event else None
     except LoyaltyError as exc:
         log.warning("webhook event %s failed: %s", event_id, exc)
         with db.unit_of_work() as session:
             webhooks.record_failure(session, event_id, f"{exc.code}: {exc.detail}", final=True)
+        metrics.WEBHOOKS_PROCESSED.labels("unknown", "FAILED").inc()
+        return
     except Exception as exc:
         final = self.request.retries >= self.max_retries
         with db.unit_of_work() as session:
             webhooks.record_failure(session, event_id, f"{type(exc).__name__}: {exc}", final)
         if final:
             log.exception("webhook event %s failed for good", event_id)
+            metrics.WEBHOOKS_PROCESSED.labels("unknown", "FAILED").inc()
             return
         raise
+    if done is not None:
+        topic, received_at, processed_at = done
+        metrics.WEBHOOKS_PROCESSED.labels(metrics.topic_label(topic), "PROCESSED").inc()
+        if processed_at is not None:
+            metrics.WEBHOOK_LAG.observe((processed_at - received_at).total_seconds())
 
 
 @shared_task(  # type: ignore[untyped-decorator]
@@ -115,7 +125,9 @@ def fulfil_reward(self: Any, reward_id: int) -> str:
     lease = _lease()
     try:
         outcome = fulfilment.fulfil_reward(_db(), _admins(), reward_id, lease=lease)
+        metrics.FULFILMENTS.labels(outcome.value).inc()
     except fulfilment.RetryLater as later:
+        metrics.FULFILMENTS.labels("RETRY_LATER").inc()
         if self.request.is_eager:
             # In-process mode runs inside the request that redeemed: it must not sleep there.
             raise outbox.RunLater(utcnow() + timedelta(seconds=later.countdown),

@@ -23,6 +23,7 @@ from shopify_loyalty.api.admin.schemas import (
     RedeemRuleSchema,
 )
 from shopify_loyalty.api.context import database, external_shop_id
+from shopify_loyalty.api.observe import counted_redemption
 from shopify_loyalty.api.schemas import ErrorSchema, LoyaltyInfoSchema
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.customers import adjustments, portal
@@ -116,7 +117,8 @@ class RedeemPoints(MethodView):
             shop = _shop(session)
             return shop, _customer(session, shop, body)
 
-        return idempotent.run(database(), identify, idempotent.redemption_work(command))
+        return counted_redemption("external", lambda: idempotent.run(
+            database(), identify, idempotent.redemption_work(command)))
 
 
 @blp.route("/point-redeem-rules")

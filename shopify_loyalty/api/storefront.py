@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.api import idempotent, presenters
 from shopify_loyalty.api.context import customer_claims, database
+from shopify_loyalty.api.observe import counted_redemption
 from shopify_loyalty.api.schemas import (
     ErrorSchema,
     LoyaltyInfoSchema,
@@ -164,7 +165,8 @@ class RedeemPoints(MethodView):
             _check_same_customer(customer, args)
             return shop, customer
 
-        return idempotent.run(database(), identify, idempotent.redemption_work(command))
+        return counted_redemption("storefront", lambda: idempotent.run(
+            database(), identify, idempotent.redemption_work(command)))
 
 
 def _check_same_customer(customer: Customer, args: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from shopify_loyalty.api.context import database, settings
 from shopify_loyalty.errors import InvalidJsonError, UnauthorizedError, ValidationError
 from shopify_loyalty.services.orders import webhooks
 from shopify_loyalty.shopify.webhook_hmac import verify_webhook
+from shopify_loyalty.telemetry import metrics
 
 log = logging.getLogger(__name__)
 blp = Blueprint("webhooks", __name__)
@@ -87,5 +88,7 @@ def receive() -> Response:
         payload=payload,
     )
     with database().unit_of_work() as session:
-        webhooks.receive(session, delivery)
+        event_id = webhooks.receive(session, delivery)
+    metrics.WEBHOOKS_RECEIVED.labels(metrics.topic_label(delivery.topic),
+                                     "stored" if event_id else "ignored").inc()
     return Response(status=200)

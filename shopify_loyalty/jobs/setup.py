@@ -26,6 +26,8 @@ from flask import Flask
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.services import outbox
+from shopify_loyalty.telemetry import metrics
+from shopify_loyalty.telemetry.context import request_id
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             "visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS,
         },
         imports=TASK_MODULES,
+        # Our JSON log handler (telemetry.logs) stays; Celery's records go through it.
+        worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule=_beat_schedule(),
     )
@@ -97,25 +101,43 @@ def run_unit_of_work(task: Task, db: Database, outbox_id: int, lease: timedelta,
     A duplicate delivery of a completed row does nothing. A run that raises leaves the row
     open: the relay sends it again once its deadline passes (the lease from this start).
     """
-    runs = db.scalar_now(outbox.start_statement(outbox_id, utcnow(), lease))
-    if runs is None:
+    started = db.first_now(outbox.start_statement(outbox_id, utcnow(), lease))
+    if started is None:
         log.info("%s (outbox %s) already completed: duplicate delivery ignored",
                  task.name, outbox_id)
+        metrics.TASK_RUNS.labels(task.name, "duplicate").inc()
         return None
+    runs, queued_by = started
+    token = request_id.set(queued_by)
+    try:
+        return _run(task, db, outbox_id, runs, lease, args, kwargs)
+    finally:
+        request_id.reset(token)
+
+
+def _run(task: Task, db: Database, outbox_id: int, runs: int, lease: timedelta,
+         args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if runs > outbox.MAX_RUNS:
         log.error("%s (outbox %s) given up after %d runs", task.name, outbox_id, runs - 1)
         db.execute_now(outbox.complete_statement(outbox_id, utcnow(), abandoned=True))
+        metrics.TASK_RUNS.labels(task.name, "abandoned").inc()
         return None
     try:
         result = task.run(*args, **kwargs)
     except outbox.RunLater as later:
         log.info("%s (outbox %s): %s", task.name, outbox_id, later)
         db.execute_now(outbox.postpone_statement([outbox_id], later.at))
+        metrics.TASK_RUNS.labels(task.name, "later").inc()
         return None
     except Retry as retry:
         db.execute_now(outbox.postpone_statement([outbox_id], _retry_at(retry) + lease))
+        metrics.TASK_RUNS.labels(task.name, "retry").inc()
+        raise
+    except Exception:
+        metrics.TASK_RUNS.labels(task.name, "error").inc()
         raise
     db.execute_now(outbox.complete_statement(outbox_id, utcnow()))
+    metrics.TASK_RUNS.labels(task.name, "done").inc()
     return result
 
 

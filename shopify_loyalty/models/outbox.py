@@ -41,3 +41,5 @@ class OutboxMessage(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set with completed_at when the task was given up after too many runs.
     abandoned: Mapped[bool] = mapped_column(default=False)
+    # The request (or task) that queued it: its logs carry the same id (telemetry.context).
+    request_id: Mapped[str | None] = mapped_column(String(64))

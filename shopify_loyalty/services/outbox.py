@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
 from shopify_loyalty.models import OutboxMessage
+from shopify_loyalty.telemetry.context import request_id
 
 FULFIL_REWARD = "loyalty.fulfil_reward"
 DEACTIVATE_DISCOUNT = "loyalty.deactivate_discount"
@@ -66,7 +67,7 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     outbox_id: int = session.execute(
         insert(OutboxMessage)
         .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=now,
-                due_at=due_at or now + SEND_GRACE)
+                due_at=due_at or now + SEND_GRACE, request_id=request_id.get())
         .returning(OutboxMessage.id)
     ).scalar_one()
     if due_at is None:
@@ -111,12 +112,13 @@ def take_due(session: Session, now: datetime, limit: int, lease: timedelta) -> l
 
 def start_statement(outbox_id: int, now: datetime, lease: timedelta) -> Update:
     """A worker starts the task: a fresh deadline, one more run. Returns the row's runs so
-    far; no row means it is already completed (a duplicate delivery: nothing to do)."""
+    far and the request id that queued it; no row means it is already completed (a duplicate
+    delivery: nothing to do)."""
     return (
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
         .values(due_at=now + lease, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.attempts)
+        .returning(OutboxMessage.attempts, OutboxMessage.request_id)
     )
 
 

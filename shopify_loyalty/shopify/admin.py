@@ -32,6 +32,7 @@ from shopify_loyalty.shopify.errors import (
     ShopifyTransientError,
     ShopifyUnauthorized,
 )
+from shopify_loyalty.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class AdminClient:
             if wait > 0:
                 bucket_waits += 1
                 if wait > MAX_INLINE_WAIT_SECONDS or bucket_waits > self._max_attempts:
+                    metrics.SHOPIFY_THROTTLES.labels(self.shop_domain).inc()
                     raise ShopifyThrottled(wait)
                 logger.info("shop %s: bucket low, waiting %.2f s", self.shop_domain, wait)
                 self._sleep(wait)
@@ -189,6 +191,7 @@ class AdminClient:
         if status == 429:
             seconds = _retry_after(response)
             self._bucket.pause(self.shop_domain, seconds)
+            metrics.SHOPIFY_THROTTLES.labels(self.shop_domain).inc()
             raise _Retry(ShopifyThrottled(seconds), False, throttled=True)
         if status >= 500:
             raise _Retry(ShopifyTransientError(f"HTTP {status}"), True)
@@ -203,6 +206,7 @@ class AdminClient:
         cost = QueryCost.from_extensions(payload.get("extensions"))
         if cost is not None:
             self._bucket.settle(self.shop_domain, estimate, cost)
+            metrics.SHOPIFY_BUCKET.labels(self.shop_domain).set(cost.currently_available)
             self._estimates[document] = cost.requested
         errors = payload.get("errors")
         if errors:
@@ -218,6 +222,7 @@ class AdminClient:
         codes = [_error_code(error) for error in errors]
         message = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
         if "THROTTLED" in codes:
+            metrics.SHOPIFY_THROTTLES.labels(self.shop_domain).inc()
             wait = cost.throttled_wait() if cost else DEFAULT_RETRY_AFTER_SECONDS
             raise _Retry(ShopifyThrottled(wait), False, throttled=True)
         if "INTERNAL_SERVER_ERROR" in codes:

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -122,6 +123,7 @@ def worker_env(database_url: str, broker: Broker, admin_base_url: str) -> dict[s
         TASK_LEASE_SECONDS=str(LEASE_SECONDS),
         SHOPIFY_ADMIN_BASE_URL=admin_base_url,
         RATELIMIT_ENABLED="0",
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="loyalty-test-metrics-"),
     )
     return env
 

@@ -87,26 +87,30 @@ def receive(session: Session, delivery: Delivery) -> int | None:
     return int(event_id)
 
 
-def process_event(session: Session, event_id: int, now: datetime) -> None:
-    """Apply a stored event once. Raises WebhookPayloadError for a payload we cannot use;
-    any other error is worth a retry (the caller's transaction rolls back)."""
+def process_event(session: Session, event_id: int, now: datetime) -> WebhookEvent | None:
+    """Apply a stored event once; the event, when this call processed it.
+
+    Raises WebhookPayloadError for a payload we cannot use; any other error is worth a retry
+    (the caller's transaction rolls back).
+    """
     event = session.scalars(
         select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
     ).first()
     if event is None or event.status is WebhookStatus.PROCESSED:
-        return
+        return None
     shop = session.get(Shop, event.shop_id) if event.shop_id else None
     if shop is None:
-        return
+        return None
     if event.topic == "shop/redact":
         # Deletes this event too: nothing is left to mark processed.
         privacy.redact_shop(session, shop)
-        return
+        return None
     HANDLERS[event.topic](session, shop, event.topic, event.payload, now)
     event.status = WebhookStatus.PROCESSED
     event.attempts += 1
     event.error = None
     event.processed_at = now
+    return event
 
 
 def record_failure(session: Session, event_id: int, error: str, final: bool) -> None:
