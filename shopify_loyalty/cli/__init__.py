@@ -9,6 +9,7 @@ from shopify_loyalty.cli import (
     db,
     earn_rules,
     jobs,
+    ledger,
     points,
     privacy,
     rules,
@@ -22,5 +23,6 @@ def register_commands(app: Flask) -> None:
     for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
                   api_keys.api_keys):
         app.cli.add_command(group)
-    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs):
+    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
+                  ledger.ledger):
         app.cli.add_command(group)
