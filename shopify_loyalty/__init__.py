@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
+    from shopify_loyalty.api.context import PROXY_BLUEPRINT
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
 
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
         api.register_blueprint(blueprint)
+    # The same storefront API for Online Store themes, behind Shopify's app proxy.
+    app.register_blueprint(storefront.blp, name=PROXY_BLUEPRINT, url_prefix="/proxy/cp/api")
     app.register_blueprint(health.blp)
     app.register_blueprint(observe.blp)
     app.register_blueprint(webhooks.blp)

@@ -3,6 +3,8 @@ the embedded admin of a shop, or a shop's external API key)."""
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, g, request
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Shop
 from shopify_loyalty.services.shops import api_keys, installation
 from shopify_loyalty.shopify import oauth
+from shopify_loyalty.shopify.app_proxy import ProxyRequest, ProxySignatureError, verify_proxy_query
 from shopify_loyalty.shopify.auth import (
     CustomerClaims,
     SessionTokenError,
@@ -30,15 +33,43 @@ def settings() -> Settings:
     return value
 
 
+# The storefront API is served twice: at /loyalty/cp/api with a customer session token, and
+# under this blueprint name at /proxy/cp/api for Shopify's app proxy (create_app).
+PROXY_BLUEPRINT = "proxy"
+
+
 def customer_claims() -> CustomerClaims:
-    """The customer session token's claims, verified once a request. Raises UnauthorizedError.
+    """Who is calling the storefront API, verified once a request: the session token's
+    customer, or through the app proxy the customer Shopify signed for. Raises
+    UnauthorizedError.
 
     The rate limiter and the view both need them; a token is checked once.
     """
     claims: CustomerClaims | None = g.get("customer_claims")
     if claims is None:
-        claims = g.customer_claims = _verify_customer_token()
+        verify = _verify_proxy if request.blueprint == PROXY_BLUEPRINT else _verify_customer_token
+        claims = g.customer_claims = verify()
     return claims
+
+
+def proxy_request() -> ProxyRequest:
+    """The app proxy's signed shop and customer (None for a guest). Raises UnauthorizedError."""
+    found: ProxyRequest | None = g.get("proxy_request")
+    if found is None:
+        try:
+            found = verify_proxy_query(list(request.args.lists()), settings().api_secrets,
+                                       time.time())
+        except ProxySignatureError as exc:
+            raise UnauthorizedError(f"Not a request from the shop's app proxy: {exc}.") from exc
+        g.proxy_request = found
+    return found
+
+
+def _verify_proxy() -> CustomerClaims:
+    found = proxy_request()
+    if found.customer_id is None:
+        raise UnauthorizedError("Sign in to the shop to see your points.")
+    return CustomerClaims(shop_domain=found.shop_domain, customer_id=found.customer_id)
 
 
 def _verify_customer_token() -> CustomerClaims:

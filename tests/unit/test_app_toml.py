@@ -21,3 +21,9 @@ def test_the_app_toml_matches_the_code() -> None:
     assert sorted(topics) == sorted(WEBHOOK_TOPICS)
     assert sorted(compliance) == ["customers/data_request", "customers/redact", "shop/redact"]
     assert {s["uri"] for s in subscriptions} == {"/webhooks"}
+
+
+def test_the_app_proxy_forwards_apps_loyalty_to_proxy() -> None:
+    proxy = tomllib.loads(TOML.read_text())["app_proxy"]
+    assert (proxy["prefix"], proxy["subpath"]) == ("apps", "loyalty")
+    assert proxy["url"].endswith("/proxy")
