@@ -8,6 +8,11 @@ points, 100 restored a second; 10 points a mutation, 1 a query); over budget the
 Shopify's THROTTLED shape. It dispatches on the first root field of the document without
 parsing GraphQL, keeps created codes (a duplicate answers TAKEN, case-insensitively) and counts
 requests, throttled answers and codes per shop at `GET /_stats`.
+
+Faults, for the chaos run (`--faults` or `POST /_faults` with the same JSON): for every
+mutation, with the given probabilities, answer HTTP 500 before applying it (`error`), apply it
+and then answer 500 (`lost`: applied, answer lost), answer THROTTLED (`throttled`), or hold the
+answer `hang_seconds` (`hang`: longer than the client's read timeout, a timeout).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -34,6 +40,24 @@ PATH = re.compile(r"^/(?:(?P<shop>[^/]+)/)?admin/api/[^/]+/graphql\.json$")
 
 
 @dataclass
+class Faults:
+    error: float = 0.0
+    lost: float = 0.0
+    throttled: float = 0.0
+    hang: float = 0.0
+    hang_seconds: float = 20.0
+
+    def draw(self, rng: random.Random) -> str | None:
+        roll = rng.random()
+        for name in ("error", "lost", "throttled", "hang"):
+            chance: float = getattr(self, name)
+            if roll < chance:
+                return name
+            roll -= chance
+        return None
+
+
+@dataclass
 class Shop:
     available: float = BUCKET_SIZE
     at: float = field(default_factory=time.monotonic)
@@ -41,16 +65,21 @@ class Shop:
     requests: int = 0
     throttled: int = 0
     credits: int = 0
+    # Customer GID → its credits, oldest first: {"id", "createdAt", "expiresAt", "amount"}.
+    credit_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    faults_injected: dict[str, int] = field(default_factory=dict)
 
 
 class StandIn:
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
         self.lock = threading.Lock()
         # Closed, the gate holds every mutation before it is applied (a hung Shopify); `held`
         # tells that one is waiting there. Tests kill a worker mid-call this way.
         self.gate = threading.Event()
         self.gate.set()
         self.held = threading.Event()
+        self.faults = faults or Faults()
+        self.rng = random.Random()
         self.shops: dict[str, Shop] = {}
         self.ids = itertools.count(1000)
         self.handlers: dict[str, Callable[[Shop, dict[str, Any]], dict[str, Any] | None]] = {
@@ -61,6 +90,7 @@ class StandIn:
             "storeCreditAccountCredit": self.credit,
             "productVariant": self.variant,
             "shop": self.shop_info,
+            "customer": self.customer_credits,
         }
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
@@ -69,6 +99,9 @@ class StandIn:
     def handle(self, request: Request) -> Response:
         if request.method == "GET" and request.path == "/_stats":
             return self.json(self.stats())
+        if request.method == "POST" and request.path == "/_faults":
+            self.faults = Faults(**(request.get_json(silent=True) or {}))
+            return self.json({"faults": self.faults.__dict__})
         match = PATH.match(request.path)
         if request.method != "POST" or match is None:
             return self.json({"errors": "Not Found"}, 404)
@@ -81,6 +114,21 @@ class StandIn:
         if kind == "mutation" and not self.gate.is_set():
             self.held.set()
             self.gate.wait()
+        fault = self.faults.draw(self.rng) if kind == "mutation" else None
+        if fault is not None:
+            with self.lock:
+                counts = self.shops.setdefault(domain, Shop()).faults_injected
+                counts[fault] = counts.get(fault, 0) + 1
+        if fault == "error":
+            return self.json({"errors": [{"message": "Internal error"}]}, 500)
+        if fault == "hang":
+            time.sleep(self.faults.hang_seconds)
+        if fault == "throttled":
+            with self.lock:
+                shop = self.shops.setdefault(domain, Shop())
+                return self.json({
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": self.cost(MUTATION_COST, None, shop)})
         cost = MUTATION_COST if kind == "mutation" else QUERY_COST
         with self.lock:
             shop = self.shops.setdefault(domain, Shop())
@@ -98,6 +146,8 @@ class StandIn:
                 )
             shop.available -= cost
             data = {root: self.handlers[root](shop, body.get("variables") or {})}
+            if fault == "lost":
+                return self.json({"errors": [{"message": "Internal error"}]}, 500)
             return self.json({"data": data, "extensions": self.cost(cost, cost, shop)})
 
     @staticmethod
@@ -126,6 +176,9 @@ class StandIn:
                     "throttled": s.throttled,
                     "codes": len(s.codes),
                     "credits": s.credits,
+                    "codeIds": sorted(s.codes.values()),
+                    "creditIds": sorted(c["id"] for log in s.credit_log.values() for c in log),
+                    "faults": dict(s.faults_injected),
                 }
                 for domain, s in self.shops.items()
             }
@@ -165,15 +218,22 @@ class StandIn:
     def credit(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         shop.credits += 1
         credit = variables.get("creditInput") or {}
-        return {
-            "storeCreditAccountTransaction": {
-                "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(self.ids)}",
-                "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "expiresAt": credit.get("expiresAt"),
-                "amount": credit.get("creditAmount"),
-            },
-            "userErrors": [],
+        transaction = {
+            "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(self.ids)}",
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "expiresAt": credit.get("expiresAt"),
+            "amount": credit.get("creditAmount"),
         }
+        shop.credit_log.setdefault(str(variables.get("id")), []).append(transaction)
+        return {"storeCreditAccountTransaction": transaction, "userErrors": []}
+
+    def customer_credits(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        """The account's credits, newest first, as CustomerStoreCreditTransactions reads them."""
+        log = shop.credit_log.get(str(variables.get("customerId")), [])
+        nodes = [{"__typename": "StoreCreditAccountCreditTransaction", "event": "ADJUSTMENT",
+                  **entry} for entry in reversed(log)][: int(variables.get("first") or 50)]
+        return {"storeCreditAccounts": {"nodes": [{"id": "gid://shopify/StoreCreditAccount/1",
+                                                   "transactions": {"nodes": nodes}}]}}
 
     def variant(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         return {"id": variables.get("id"), "price": "19.99"}
@@ -186,8 +246,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--faults", default="{}", help='e.g. {"error": 0.05, "lost": 0.02}')
     args = parser.parse_args()
-    run_simple(args.host, args.port, StandIn(), threaded=True)
+    run_simple(args.host, args.port, StandIn(Faults(**json.loads(args.faults))), threaded=True)
 
 
 if __name__ == "__main__":
