@@ -11,6 +11,7 @@ from shopify_loyalty.cli import (
     jobs,
     points,
     privacy,
+    referrals,
     rules,
     shops,
     tokens,
@@ -22,5 +23,6 @@ def register_commands(app: Flask) -> None:
     for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
                   api_keys.api_keys):
         app.cli.add_command(group)
-    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs):
+    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
+                  referrals.referrals):
         app.cli.add_command(group)
