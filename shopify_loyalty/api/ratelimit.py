@@ -73,6 +73,7 @@ def init_limiter(app: Flask, settings: Settings, storefront: Blueprint,
 def limit_earning(limiter: Limiter, storefront_earning: Blueprint, claims: Blueprint) -> None:
     """The storefront's limit on its earning part, and the claim's two limits."""
     limiter.limit(STOREFRONT_LIMIT, key_func=customer_key)(storefront_earning)
-    limiter.limit(CLAIM_LIMIT_PER_ADDRESS,
+    # POST only: a browser's CORS preflight before each claim must not count as a claim.
+    limiter.limit(CLAIM_LIMIT_PER_ADDRESS, methods=["POST"],
                   key_func=lambda: f"claims-from:{get_remote_address()}")(claims)
-    limiter.limit(CLAIM_LIMIT_PER_CODE, key_func=referral_code_key)(claims)
+    limiter.limit(CLAIM_LIMIT_PER_CODE, methods=["POST"], key_func=referral_code_key)(claims)

@@ -51,24 +51,27 @@ def test_newsletter_and_sms_pay_once_under_replays_and_toggles(
 ) -> None:
     rule(session, shop, EarnRuleKind.NEWSLETTER, 100)
     rule(session, shop, EarnRuleKind.SMS, 40)
+    rule(session, shop, EarnRuleKind.SIGNUP, 10)
     body = hooks.customer_created(email_marketing="subscribed", sms_marketing="not_subscribed")
     hooks.deliver(client, shop.domain, "customers/create", body, webhook_id="same")
     hooks.deliver(client, shop.domain, "customers/create", body, webhook_id="same")
     hooks.deliver(client, shop.domain, "customers/update", body)  # a new id, the same facts
     row = customer(session, shop)
-    assert row is not None and earned(session, row.id) == [("newsletter", 100)]
+    assert row is not None
+    assert earned(session, row.id) == [("signup", 10), ("newsletter", 100)]
     info = loyalty(client, shop)
-    assert (info["rewardedForNewsLetter"], info["rewardedForSms"]) == (True, False)
+    assert (info["rewardedForNewsLetter"], info["rewardedForSms"],
+            info["rewardedForCreatingAccount"]) == (True, False, True)
 
     for state in ("unsubscribed", "subscribed", "unsubscribed", "subscribed"):
         hooks.deliver(client, shop.domain, "customers/update",
                       hooks.customer_created(email_marketing=state, sms_marketing=state))
-    assert earned(session, row.id) == [("newsletter", 100), ("sms", 40)]
+    assert earned(session, row.id) == [("signup", 10), ("newsletter", 100), ("sms", 40)]
     info = loyalty(client, shop)
-    assert (info["availablePoints"], info["rewardedForSms"]) == (140, True)
+    assert (info["availablePoints"], info["rewardedForSms"]) == (150, True)
     events = session.scalars(select(LoyaltyEvent.body).where(
         LoyaltyEvent.type == "points.earned")).all()
-    assert [e["data"]["ruleKind"] for e in events] == ["NEWSLETTER", "SMS"]
+    assert [e["data"]["ruleKind"] for e in events] == ["SIGNUP", "NEWSLETTER", "SMS"]
     assert_balanced(session, row)
 
 

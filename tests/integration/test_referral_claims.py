@@ -130,6 +130,10 @@ def test_claims_are_limited_per_address_and_per_code(settings: Settings,
                            environ_base={"REMOTE_ADDR": address}).status_code
 
     # Nothing exists in that shop: every answer is a 404 until the limit answers 429.
+    # A browser's preflight before each claim does not count.
+    for _ in range(20):
+        assert client.options("/loyalty/referrals/limits.myshopify.com/CODE0000/claim",
+                              environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 204
     assert [post(f"CODE{n:04d}", "10.0.0.1") for n in range(11)] == [404] * 10 + [429]
     assert post("CODE9999", "10.0.0.2") == 404  # another address has its own budget
     by_code = [post("SAMECODE", f"10.1.{n // 250}.{n % 250}") for n in range(51)]
