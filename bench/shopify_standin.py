@@ -239,7 +239,8 @@ class StandIn:
         return {"id": variables.get("id"), "price": "19.99"}
 
     def shop_info(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
-        return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin"}
+        return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin",
+                "ianaTimezone": "UTC"}
 
 
 def main() -> None:

@@ -67,13 +67,23 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     db.dispatcher = dispatcher
     app.extensions["loyalty_dispatcher"] = dispatcher
 
-    from shopify_loyalty.api import external, health, install, observe, storefront, webhooks
+    from shopify_loyalty.api import (
+        external,
+        health,
+        install,
+        observe,
+        referrals,
+        storefront,
+        storefront_earning,
+        webhooks,
+    )
     from shopify_loyalty.api.admin import customers as admin_customers
     from shopify_loyalty.api.admin import exports as admin_exports
     from shopify_loyalty.api.admin import program as admin_program
+    from shopify_loyalty.api.admin import referrals as admin_referrals
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
-    from shopify_loyalty.api.context import PROXY_BLUEPRINT
+    from shopify_loyalty.api.context import proxy_name
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
 
@@ -86,18 +96,24 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         AdminEndpoint(settings.shopify_admin_base_url, settings.shopify_api_version),
     ))
 
-    from shopify_loyalty.api.ratelimit import init_limiter
+    from shopify_loyalty.api.ratelimit import init_limiter, limit_earning
 
-    init_limiter(app, settings, storefront.blp, external.blp)
+    limiter = init_limiter(app, settings, storefront.blp, external.blp)
+    limit_earning(limiter, storefront_earning.blp, referrals.blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
         api.register_blueprint(blueprint)
+    for blueprint in (storefront_earning.blp, referrals.blp, admin_referrals.blp):
+        api.register_blueprint(blueprint)
     # The same storefront API for Online Store themes, behind Shopify's app proxy.
-    app.register_blueprint(storefront.blp, name=PROXY_BLUEPRINT, url_prefix="/proxy/cp/api")
+    for blueprint in (storefront.blp, storefront_earning.blp):
+        app.register_blueprint(blueprint, name=proxy_name(blueprint.name),
+                               url_prefix="/proxy/cp/api")
     app.register_blueprint(health.blp)
     app.register_blueprint(observe.blp)
     app.register_blueprint(webhooks.blp)
+    app.register_blueprint(referrals.links)
 
     register_error_handlers(app)
     install_request_hooks(app)

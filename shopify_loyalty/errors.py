@@ -187,3 +187,24 @@ class ConflictError(LoyaltyError):
     status = 409
     code = "conflict"
     message = "The resource is not in a state that allows this."
+
+
+class EarnRuleNotFoundError(NotFoundError):
+    code = "earn_rule_not_found"
+    message = "The shop has no active earn rule for that."
+
+
+class DobAlreadySetError(ConflictError):
+    code = "dob_already_set"
+    message = "The date of birth is set already; the shop can change it."
+
+
+class ReferralNotFoundError(NotFoundError):
+    code = "referral_not_found"
+    message = "No such referral link in this shop."
+
+
+class ReferralNotAllowedError(LoyaltyError):
+    status = 422
+    code = "referral_not_allowed"
+    message = "This email cannot claim a referral."

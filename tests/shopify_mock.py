@@ -72,7 +72,8 @@ class GraphQLStub:
 def install_answers() -> dict[str, Any]:
     return {
         "ShopInfo": {"shop": {"name": "Good Shop", "currencyCode": "EUR",
-                                 "myshopifyDomain": "good-shop.myshopify.com"}},
+                                 "myshopifyDomain": "good-shop.myshopify.com",
+                                 "ianaTimezone": "Europe/Paris"}},
         "WebhookSubscriptionCreate": lambda v: {"webhookSubscriptionCreate": {
             "webhookSubscription": {"id": "gid://shopify/WebhookSubscription/1",
                                     "topic": v["topic"]},

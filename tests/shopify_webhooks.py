@@ -129,3 +129,52 @@ def deliver(client: FlaskClient, shop_domain: str, topic: str, payload: Any, *,
         sent["X-Shopify-Hmac-Sha256"] = sign_webhook(raw, secret)
     sent.update({name.replace("_", "-"): value for name, value in headers.items()})
     return client.post("/webhooks", data=raw, headers=sent)
+
+
+def _consent(state: str | None, **fields: Any) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"state": state, "opt_in_level": "single_opt_in",
+            "consent_updated_at": "2026-11-22T10:00:00-05:00", **fields}
+
+
+def customer_created(customer_id: int = CUSTOMER_ID, email: str = "bob@biller.com",
+                     email_marketing: str | None = None, sms_marketing: str | None = None,
+                     updated_at: str = "2026-11-22T10:00:00-05:00",
+                     **fields: Any) -> dict[str, Any]:
+    """A customers/create|update body with the given consent states (None: no consent)."""
+    data = copy.deepcopy(_sample("customers_create_sample.json"))
+    data.update(
+        id=customer_id, admin_graphql_api_id=f"gid://shopify/Customer/{customer_id}",
+        email=email, updated_at=updated_at,
+        email_marketing_consent=_consent(email_marketing),
+        sms_marketing_consent=_consent(sms_marketing, consent_collected_from="OTHER"),
+    )
+    data.update(fields)
+    return data
+
+
+def email_consent(state: str, customer_id: int = CUSTOMER_ID,
+                  email: str = "bob@biller.com") -> dict[str, Any]:
+    """A customers_email_marketing_consent/update body."""
+    data = copy.deepcopy(_sample("customers_email_marketing_consent_update_sample.json"))
+    data.update(customer_id=customer_id, email_address=email)
+    data["email_marketing_consent"].update(state=state, opt_in_level="single_opt_in")
+    return data
+
+
+def sms_consent(state: str, customer_id: int = CUSTOMER_ID,
+                phone: str = "+16135550101") -> dict[str, Any]:
+    """A customers_marketing_consent/update body (SMS)."""
+    data = copy.deepcopy(_sample("customers_marketing_consent_update_sample.json"))
+    data.update(id=customer_id, phone=phone)
+    data["sms_marketing_consent"].update(state=state, opt_in_level="single_opt_in")
+    return data
+
+
+def address(address1: str = "123 Shipping Street", zip_code: str = "40003",
+            country_code: str = "US", **fields: Any) -> dict[str, Any]:
+    """A shipping address in the orders sample's shape."""
+    data = copy.deepcopy(_sample("orders_create_sample.json")["shipping_address"])
+    data.update(address1=address1, zip=zip_code, country_code=country_code, **fields)
+    return data

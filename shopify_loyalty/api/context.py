@@ -34,8 +34,12 @@ def settings() -> Settings:
 
 
 # The storefront API is served twice: at /loyalty/cp/api with a customer session token, and
-# under this blueprint name at /proxy/cp/api for Shopify's app proxy (create_app).
-PROXY_BLUEPRINT = "proxy"
+# under these blueprint names at /proxy/cp/api for Shopify's app proxy (create_app).
+PROXY_PREFIX = "proxy_"
+
+
+def proxy_name(storefront_blueprint: str) -> str:
+    return PROXY_PREFIX + storefront_blueprint
 
 
 def customer_claims() -> CustomerClaims:
@@ -47,7 +51,8 @@ def customer_claims() -> CustomerClaims:
     """
     claims: CustomerClaims | None = g.get("customer_claims")
     if claims is None:
-        verify = _verify_proxy if request.blueprint == PROXY_BLUEPRINT else _verify_customer_token
+        proxied = (request.blueprint or "").startswith(PROXY_PREFIX)
+        verify = _verify_proxy if proxied else _verify_customer_token
         claims = g.customer_claims = verify()
     return claims
 

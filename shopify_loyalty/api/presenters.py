@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shopify_loyalty.api.context import settings
 from shopify_loyalty.api.schemas import LoyaltyInfoSchema, RewardSchema, TransactionSchema
-from shopify_loyalty.models import PointTransaction, RedeemRule, Reward
+from shopify_loyalty.models import Customer, PointTransaction, RedeemRule, Reward, Shop
 from shopify_loyalty.services.customers.portal import LoyaltyInfo, RedeemOption
+from shopify_loyalty.services.shops import links
 
 _loyalty_schema = LoyaltyInfoSchema()
 _reward_schema = RewardSchema()
@@ -14,7 +16,7 @@ _transaction_schema = TransactionSchema()
 _REWARDED_FOR = [n for n in LoyaltyInfoSchema._declared_fields if n.startswith("rewardedFor")]
 
 
-def reward(row: Reward, shop_domain: str, shopify_customer_id: int) -> dict[str, Any]:
+def reward(row: Reward, shop_domain: str, shopify_customer_id: int | None) -> dict[str, Any]:
     return {
         "id": row.id,
         "shop": shop_domain,
@@ -47,7 +49,7 @@ def dump_rewards(rows: list[Reward], shop_domain: str, shopify_customer_id: int)
 
 def loyalty_info(info: LoyaltyInfo) -> Any:
     customer = info.customer
-    flags = customer.rewarded_for or {}
+    flags = {**(customer.rewarded_for or {}), "creatingaccount": customer.signup_rewarded}
     body: dict[str, Any] = {
         "customerId": customer.shopify_customer_id,
         "availablePoints": customer.available_points,
@@ -63,7 +65,7 @@ def loyalty_info(info: LoyaltyInfo) -> Any:
         "customerStatus": customer.status.value,
         "dob": customer.dob,
         "referredCompleted": customer.referred_completed,
-        "referralLink": None,
+        "referralLink": referral_link(info.shop, customer),
         "rewards": [
             reward(r, info.shop.domain, customer.shopify_customer_id) for r in info.rewards
         ],
@@ -71,6 +73,12 @@ def loyalty_info(info: LoyaltyInfo) -> Any:
     for name in _REWARDED_FOR:
         body[name] = bool(flags.get(name[len("rewardedFor"):].lower(), False))
     return _loyalty_schema.dump(body)
+
+
+def referral_link(shop: Shop, customer: Customer) -> str | None:
+    if not customer.referral_code:
+        return None
+    return links.referral_link(settings().app_url, shop.domain, customer.referral_code)
 
 
 def transactions(rows: list[PointTransaction]) -> Any:

@@ -51,20 +51,20 @@ CORS_HEADERS = {
 
 
 @blp.after_request
-def _cors(response: Response) -> Response:
+def cors(response: Response) -> Response:
     response.headers.update(CORS_HEADERS)
     return response
 
 
 @blp.before_request
-def _preflight() -> Response | None:
+def preflight() -> Response | None:
     # Flask answers OPTIONS itself on every route; a CORS preflight wants an empty 204.
     if request.method == "OPTIONS":
         return Response(status=204)
     return None
 
 
-def _signed_in(session: Session) -> tuple[Shop, Customer]:
+def signed_in_customer(session: Session) -> tuple[Shop, Customer]:
     claims = customer_claims()
     return signed_in(session, claims.shop_domain, claims.customer_id)
 
@@ -82,7 +82,7 @@ class CustomerLoyalty(MethodView):
     def get(self) -> Response:
         """The customer's points, tier and rewards; enrols the customer on first contact."""
         with database().unit_of_work() as session:
-            shop, customer = _signed_in(session)
+            shop, customer = signed_in_customer(session)
             return jsonify(presenters.loyalty_info(portal.loyalty_info(session, shop, customer)))
 
 
@@ -93,7 +93,7 @@ class PointRedeemRules(MethodView):
     def get(self) -> Response:
         """The shop's active rewards, each with its cost and whether it can be redeemed now."""
         with database().unit_of_work() as session:
-            shop, customer = _signed_in(session)
+            shop, customer = signed_in_customer(session)
             options = portal.redeem_options(session, shop, customer, utcnow())
             return jsonify(
                 RedeemRuleOptionSchema(many=True).dump(
@@ -111,7 +111,7 @@ class Transactions(MethodView):
     def get(self, args: dict[str, int]) -> Response:
         """The customer's ledger, newest first, paged (``page`` from 0, ``size`` ≤ 100)."""
         with database().unit_of_work() as session:
-            _shop, customer = _signed_in(session)
+            _shop, customer = signed_in_customer(session)
             page = portal.ledger_page(session, customer, args["page"], args["size"])
             return _paged(presenters.transactions(list(page.items)), page.total)
 
@@ -126,7 +126,7 @@ class Rewards(MethodView):
         """All the customer's rewards, newest first, paged; ``status`` filters."""
         status = RewardStatus(args["status"]) if args.get("status") else None
         with database().unit_of_work() as session:
-            shop, customer = _signed_in(session)
+            shop, customer = signed_in_customer(session)
             page = portal.rewards_page(session, customer, args["page"], args["size"], status)
             body = presenters.dump_rewards(list(page.items), shop.domain,
                                            customer.shopify_customer_id)
@@ -161,7 +161,7 @@ class RedeemPoints(MethodView):
         )
 
         def identify(session: Session) -> tuple[Shop, Customer]:
-            shop, customer = _signed_in(session)
+            shop, customer = signed_in_customer(session)
             _check_same_customer(customer, args)
             return shop, customer
 

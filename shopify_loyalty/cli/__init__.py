@@ -12,6 +12,7 @@ from shopify_loyalty.cli import (
     ledger,
     points,
     privacy,
+    referrals,
     rules,
     shops,
     tokens,
@@ -24,5 +25,5 @@ def register_commands(app: Flask) -> None:
                   api_keys.api_keys):
         app.cli.add_command(group)
     for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
-                  ledger.ledger):
+                  ledger.ledger, referrals.referrals):
         app.cli.add_command(group)

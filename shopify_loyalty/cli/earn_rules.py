@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from shopify_loyalty.cli.output import emit, transaction
 from shopify_loyalty.cli.rules import DECIMAL
-from shopify_loyalty.models import EarnRule, EarnRuleKind
+from shopify_loyalty.models import EarnRule, EarnRuleKind, RedeemRuleKind
 from shopify_loyalty.services.program import earn_rules as service
 from shopify_loyalty.services.shops.lookup import shop_by_domain
 
@@ -24,6 +24,9 @@ def earn_rule(rule: EarnRule) -> dict[str, Any]:
         "includeShipping": rule.include_shipping,
         "includeTax": rule.include_tax,
         "pendingDays": rule.pending_days,
+        "network": rule.network,
+        "refereeValue": rule.referee_value,
+        "refereeKind": rule.referee_kind.value if rule.referee_kind else None,
         "active": rule.active,
         "createdAt": rule.created_at,
     }
@@ -39,7 +42,8 @@ def earn_rules() -> None:
 @click.argument("domain")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in EarnRuleKind]))
 @click.option("--name")
-@click.option("--points", type=click.IntRange(min=1), help="SIGNUP: points for signing up.")
+@click.option("--points", type=click.IntRange(min=1),
+              help="Every kind but PURCHASE: the points paid (REFERRAL: to the referrer).")
 @click.option("--points-per-unit", type=click.IntRange(min=1),
               help="PURCHASE: points per currency unit of the eligible amount.")
 @click.option("--min-order", type=DECIMAL, help="PURCHASE: smallest eligible amount that earns.")
@@ -47,15 +51,24 @@ def earn_rules() -> None:
 @click.option("--include-tax", is_flag=True, help="PURCHASE: tax counts.")
 @click.option("--pending-days", type=click.IntRange(min=0), default=0, show_default=True,
               help="Days before the points can be spent (0 = at once).")
+@click.option("--network", help="SOCIAL_FOLLOW: facebook|instagram|tiktok|twitter|pinterest|"
+              "youtube (x = twitter); SOCIAL_SHARE: facebook|x. One rule per network.")
+@click.option("--referee-value", type=DECIMAL,
+              help="REFERRAL: the friend's discount, an amount or a percentage.")
+@click.option("--referee-kind", type=click.Choice(["FIXED_AMOUNT", "PERCENTAGE"]),
+              help="REFERRAL: what --referee-value is.")
 @click.option("--inactive", is_flag=True)
 def add(domain: str, kind: str, name: str | None, points: int | None,
         points_per_unit: int | None, min_order: Decimal | None, include_shipping: bool,
-        include_tax: bool, pending_days: int, inactive: bool) -> None:
+        include_tax: bool, pending_days: int, network: str | None,
+        referee_value: Decimal | None, referee_kind: str | None, inactive: bool) -> None:
     """Add an earn rule to DOMAIN's program."""
     spec = service.EarnRuleSpec(
         kind=EarnRuleKind(kind), name=name, points=points, points_per_unit=points_per_unit,
         min_order=min_order, include_shipping=include_shipping, include_tax=include_tax,
-        pending_days=pending_days, active=not inactive,
+        pending_days=pending_days, network=network, referee_value=referee_value,
+        referee_kind=RedeemRuleKind(referee_kind) if referee_kind else None,
+        active=not inactive,
     )
     with transaction() as session:
         shop = shop_by_domain(session, domain.strip().lower())

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.customers import birthdays
 from shopify_loyalty.services.points import pending
 
 JOB_BATCH = "loyalty.job_batch"
@@ -67,6 +68,14 @@ JOBS: dict[str, ScheduledJob] = {
             # Delays are counted in days: a minute late is nobody's loss, and a frequent run
             # keeps each batch small.
             60.0, pending.approve_batch, pending.APPROVAL_BATCH,
+        ),
+        ScheduledJob(
+            "birthdays",
+            "Pay the BIRTHDAY rule to customers whose birthday it is in their shop's time zone.",
+            # Hourly, not daily: each shop's day starts at its own midnight, so every shop is
+            # paid within the hour its day begins (a daily run would pay shops west of UTC
+            # in their afternoon). A run after the day's payments finds nothing to do.
+            crontab(minute=5), birthdays.birthday_batch, birthdays.BIRTHDAY_BATCH,
         ),
     )
 }

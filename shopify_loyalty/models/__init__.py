@@ -7,6 +7,7 @@ from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.models.order_points import OrderPoints
 from shopify_loyalty.models.outbox import OutboxMessage
+from shopify_loyalty.models.referral import Referral, ReferralState
 from shopify_loyalty.models.reward import FulfillmentStatus, Reward, RewardStatus, RewardType
 from shopify_loyalty.models.rule import (
     EarnRule,
@@ -37,6 +38,8 @@ __all__ = [
     "PointTransaction",
     "RedeemRule",
     "RedeemRuleKind",
+    "Referral",
+    "ReferralState",
     "Reward",
     "RewardStatus",
     "RewardType",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -40,6 +41,8 @@ class Customer(Base):
         CheckConstraint("available_points >= 0", name="available_points_not_negative"),
         CheckConstraint("pending_points >= 0", name="pending_points_not_negative"),
         Index(None, "shop_id", "email"),
+        # The birthday job finds a day's birthdays of a set of shops.
+        Index(None, "shop_id", "birth_month_day"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -49,6 +52,12 @@ class Customer(Base):
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
     dob: Mapped[date | None]
+    # When the dob was first given: a birthday pays only for a dob given 30 days before it.
+    dob_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # month * 100 + day of the dob (229 for 29 February), indexed for the birthday job.
+    birth_month_day: Mapped[int | None] = mapped_column(SmallInteger)
+    # The last calendar year whose birthday the job has dealt with (paid or not).
+    birthday_year: Mapped[int | None]
     tags: Mapped[list[str]] = mapped_column(Json, default=list)
     status: Mapped[CustomerStatus] = mapped_column(
         Enum(CustomerStatus, native_enum=False, length=32), default=CustomerStatus.ACTIVE
@@ -65,6 +74,11 @@ class Customer(Base):
     referred_completed: Mapped[int] = mapped_column(default=0)
     rewarded_for: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     signup_rewarded: Mapped[bool] = mapped_column(default=False)
+    # The first paid order we saw of this customer: a referral pays for a first order only.
+    first_paid_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Hashes of the customer's known postal addresses (services.customers.identity), so a
+    # referral shipped to the referrer's own address is refused without keeping addresses.
+    address_keys: Mapped[list[str]] = mapped_column(Json, default=list)
     # Shopify's updated_at of the profile last copied (see services.customers.profiles).
     profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -42,12 +42,18 @@ class Reward(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    # None for a referred friend's code: the friend is usually not a customer yet.
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE")
+    )
     redeem_rule_id: Mapped[int | None] = mapped_column(ForeignKey("redeem_rules.id"))
     point_transaction_id: Mapped[int | None] = mapped_column(
         ForeignKey("point_transactions.id")
     )
     reward_type: Mapped[RewardType] = mapped_column(Enum(RewardType, native_enum=False, length=16))
+    # The discount of a reward no redeem rule describes (a referred friend's code): a
+    # RedeemRuleKind value, FIXED_AMOUNT or PERCENTAGE.
+    discount_kind: Mapped[str | None] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(Text)
     points: Mapped[int] = mapped_column(BigInteger)
     discount_code: Mapped[str | None] = mapped_column(String(64))

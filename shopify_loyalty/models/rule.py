@@ -33,6 +33,12 @@ class LimitInterval(enum.StrEnum):
 class EarnRuleKind(enum.StrEnum):
     PURCHASE = "PURCHASE"
     SIGNUP = "SIGNUP"
+    BIRTHDAY = "BIRTHDAY"
+    NEWSLETTER = "NEWSLETTER"
+    SMS = "SMS"
+    SOCIAL_FOLLOW = "SOCIAL_FOLLOW"
+    SOCIAL_SHARE = "SOCIAL_SHARE"
+    REFERRAL = "REFERRAL"
 
 
 class VipTier(Base):
@@ -99,7 +105,7 @@ class RedeemRule(Base):
 
 
 class EarnRule(Base):
-    """How customers earn points (a purchase, signing up)."""
+    """How customers earn points: a purchase, signing up, an action, a referral."""
 
     __tablename__ = "earn_rules"
     __table_args__ = (Index(None, "shop_id", "kind", "active"),)
@@ -114,6 +120,13 @@ class EarnRule(Base):
     include_shipping: Mapped[bool] = mapped_column(default=False)
     include_tax: Mapped[bool] = mapped_column(default=False)
     pending_days: Mapped[int] = mapped_column(default=0)
+    # SOCIAL_FOLLOW / SOCIAL_SHARE: the network the rule pays for (one rule per network).
+    network: Mapped[str | None] = mapped_column(String(16))
+    # REFERRAL: what the referred friend's single-use code gives (points go to the referrer).
+    referee_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    referee_kind: Mapped[RedeemRuleKind | None] = mapped_column(
+        Enum(RedeemRuleKind, native_enum=False, length=32)
+    )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

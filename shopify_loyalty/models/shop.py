@@ -12,6 +12,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "code_prefix": "LOY-",
     "exclusion_tags": [],
     "earn_on": "paid",
+    "referral_weekly_cap": 10,
 }
 
 
@@ -29,6 +30,8 @@ class Shop(Base):
     needs_reauth: Mapped[bool] = mapped_column(default=False)
     scopes: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # Shopify's ianaTimezone (read at install); None: the shop's days are UTC days.
+    iana_timezone: Mapped[str | None] = mapped_column(String(64))
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

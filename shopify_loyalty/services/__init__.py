@@ -3,11 +3,12 @@
 Packages depend downwards only (an upper one may import a lower one, never the reverse):
 
     orders      webhooks and what orders do: earning, reversals
-    customers   enrolment, profiles, portal reads, adjustments, imports, privacy
+    customers   enrolment, profiles, portal reads, adjustments, imports, privacy, actions
+                (newsletter, SMS, social, dob), birthdays, referrals
     rewards     redemption, codes, fulfilment in Shopify, usage, refunds
-    points      the ledger, pending points, exports
+    points      the ledger, pending points, reversals of earnings, exports
     program     the merchant's rules: redeem rules, earn rules, settings
-    shops       installation, tokens, Shopify admin clients, API keys, lookup
+    shops       installation, tokens, Shopify admin clients, API keys, lookup, public links
 
 Beside them, mechanisms every package may use and that import none of them: ``outbox``
 (tasks written in the business transaction), ``idempotency`` (request keys) and ``paging``.

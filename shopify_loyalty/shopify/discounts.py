@@ -48,11 +48,15 @@ class DiscountKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DiscountCodeSpec:
-    """What one reward's discount code must be. Ids are Shopify's numeric ids."""
+    """What one reward's discount code must be. Ids are Shopify's numeric ids.
+
+    ``customer_id`` None: any buyer may use the code (once: a referred friend's code, made
+    before the friend is a customer).
+    """
 
     code: str
     title: str
-    customer_id: int
+    customer_id: int | None
     kind: DiscountKind
     starts_at: datetime
     value: Decimal | None = None
@@ -156,7 +160,8 @@ def _common(spec: DiscountCodeSpec) -> dict[str, Any]:
         "endsAt": spec.ends_at.isoformat() if spec.ends_at else None,
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
-        "context": {"customers": {"add": [customer_gid(spec.customer_id)]}},
+        "context": {"all": "ALL"} if spec.customer_id is None
+        else {"customers": {"add": [customer_gid(spec.customer_id)]}},
         "combinesWith": {name: key in spec.combines_with for key, name in COMBINES_WITH.items()},
     }
     if spec.min_subtotal is not None:

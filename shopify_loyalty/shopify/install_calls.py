@@ -27,6 +27,9 @@ from shopify_loyalty.shopify.shop_admin import ShopifyAdmin
 WEBHOOK_TOPICS = (
     "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create",
     "customers/create", "customers/update", "app/uninstalled",
+    # Since API 2025-01 the customer topics no longer carry marketing consent; these do
+    # (https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload).
+    "customers_email_marketing_consent/update", "customers_marketing_consent/update",
 )
 T = TypeVar("T")
 
@@ -72,11 +75,13 @@ def _call(endpoint: AdminEndpoint, shop_domain: str, token: str, what: str,
 class ShopInfo:
     name: str
     currency: str
+    iana_timezone: str | None = None
 
 
 def shop_info(endpoint: AdminEndpoint, shop_domain: str, token: str) -> ShopInfo:
     info = _call(endpoint, shop_domain, token, "shop", lambda admin: admin.shop_info())
-    return ShopInfo(name=info.name, currency=info.currency_code)
+    return ShopInfo(name=info.name, currency=info.currency_code,
+                    iana_timezone=info.iana_timezone)
 
 
 def create_webhook_subscription(endpoint: AdminEndpoint, shop_domain: str, token: str,

@@ -43,6 +43,8 @@ class ShopInfo:
     name: str
     currency_code: str
     myshopify_domain: str
+    # "Europe/Paris"; None when the answer lacks it (the shop's days are then UTC days).
+    iana_timezone: str | None = None
 
 
 class ShopifyAdmin:
@@ -135,7 +137,8 @@ class ShopifyAdmin:
 
     def shop_info(self) -> ShopInfo:
         shop = self._client.execute("ShopInfo")["shop"]
-        return ShopInfo(shop["name"], shop["currencyCode"], shop["myshopifyDomain"])
+        return ShopInfo(shop["name"], shop["currencyCode"], shop["myshopifyDomain"],
+                        shop.get("ianaTimezone"))
 
     def create_webhook_subscription(self, topic: str, callback_url: str) -> str:
         """Subscribe `callback_url` to `topic` ("orders/paid" or "ORDERS_PAID"); return its GID.

@@ -27,6 +27,15 @@ class WebhookPayloadError(LoyaltyError):
 
 
 @dataclass(frozen=True)
+class PostalAddress:
+    address1: str | None
+    address2: str | None
+    city: str | None
+    zip: str | None
+    country_code: str | None
+
+
+@dataclass(frozen=True)
 class CustomerProfile:
     shopify_customer_id: int
     email: str | None
@@ -35,6 +44,12 @@ class CustomerProfile:
     tags: list[str]
     # Shopify's updated_at: an older profile arriving late must not undo a newer one.
     updated_at: datetime | None = None
+    # ``email_marketing_consent.state`` / ``sms_marketing_consent.state`` ("subscribed", …),
+    # None when the payload has none (API versions from 2025-01 send them in their own
+    # topics: shopify.consent_payloads).
+    email_marketing: str | None = None
+    sms_marketing: str | None = None
+    default_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class OrderFacts:
     fulfillment_status: str | None
     cancelled: bool
     created_at: datetime | None
+    email: str | None = None
+    shipping_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +134,20 @@ def tag_list(value: Any) -> list[str]:
     return []
 
 
+def consent_state(data: Mapping[str, Any], name: str) -> str | None:
+    """``name.state`` lower-cased (Shopify's REST payloads send "subscribed", …), or None."""
+    consent = data.get(name)
+    state = consent.get("state") if isinstance(consent, Mapping) else None
+    return state.strip().lower() if isinstance(state, str) else None
+
+
+def postal_address(value: Any) -> PostalAddress | None:
+    if not isinstance(value, Mapping):
+        return None
+    return PostalAddress(_text(value, "address1"), _text(value, "address2"),
+                         _text(value, "city"), _text(value, "zip"), _text(value, "country_code"))
+
+
 def customer_profile(payload: Any) -> CustomerProfile:
     data = _object(payload, "customer")
     return CustomerProfile(
@@ -126,6 +157,9 @@ def customer_profile(payload: Any) -> CustomerProfile:
         last_name=_text(data, "last_name"),
         tags=tag_list(data.get("tags")),
         updated_at=_timestamp(data, "updated_at"),
+        email_marketing=consent_state(data, "email_marketing_consent"),
+        sms_marketing=consent_state(data, "sms_marketing_consent"),
+        default_address=postal_address(data.get("default_address")),
     )
 
 
@@ -155,6 +189,8 @@ def order_facts(payload: Any) -> OrderFacts:
         fulfillment_status=_text(data, "fulfillment_status"),
         cancelled=data.get("cancelled_at") is not None,
         created_at=_timestamp(data, "created_at"),
+        email=_text(data, "email") or _text(data, "contact_email"),
+        shipping_address=postal_address(data.get("shipping_address")),
     )
 
 

@@ -103,7 +103,7 @@ def test_callback_installs_the_shop(client: FlaskClient, session: Session,
     token_call = form(shopify.calls[0].request)
     assert token_call == {"client_id": API_KEY, "client_secret": API_SECRET,
                           "code": "the-code", "expiring": "1"}
-    assert graphql.names() == ["ShopInfo"] + ["WebhookSubscriptionCreate"] * 8
+    assert graphql.names() == ["ShopInfo"] + ["WebhookSubscriptionCreate"] * len(WEBHOOK_TOPICS)
     subscriptions = [v for name, v, _ in graphql.calls if name.endswith("Create")]
     assert [v["topic"] for v in subscriptions] == [
         t.upper().replace("/", "_") for t in WEBHOOK_TOPICS]
@@ -113,7 +113,7 @@ def test_callback_installs_the_shop(client: FlaskClient, session: Session,
 
     shop = stored_shop(session)
     assert shop is not None and shop.installed and not shop.needs_reauth
-    assert (shop.name, shop.currency) == ("Good Shop", "EUR")
+    assert (shop.name, shop.currency, shop.iana_timezone) == ("Good Shop", "EUR", "Europe/Paris")
     assert shop.token_expires_at is not None and shop.refresh_token_expires_at is not None
     assert client.get(response.location).status_code == 200
 

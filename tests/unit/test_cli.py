@@ -48,9 +48,10 @@ def test_shops_add_stores_the_token_encrypted(
 
 def test_shops_set_changes_settings(app: Flask, cli_shop: Any) -> None:
     shown = ok(app, "shops", "set", DOMAIN, "--code-prefix", "vip-", "--exclusion-tags",
-               "staff, wholesale", "--earn-on", "fulfilled")
-    assert shown["settings"] == {"code_prefix": "VIP-", "exclusion_tags": ["staff", "wholesale"],
-                                 "earn_on": "fulfilled"}
+               "staff, wholesale", "--earn-on", "fulfilled", "--referral-weekly-cap", "3")
+    assert shown["settings"] == {**shown["settings"], "code_prefix": "VIP-",
+                                 "exclusion_tags": ["staff", "wholesale"],
+                                 "earn_on": "fulfilled", "referral_weekly_cap": 3}
     bad = run(app, "shops", "set", DOMAIN, "--code-prefix", "no spaces!")
     assert bad.exit_code == 1
     assert json.loads(bad.stderr)["code"] == "validation_error"

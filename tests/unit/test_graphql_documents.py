@@ -185,3 +185,9 @@ def test_any_valid_spec_coerces(
     if kind is DiscountKind.PERCENTAGE:
         percentage = mutation.variables["basicCodeDiscount"]["customerGets"]["value"]["percentage"]
         assert 0 < percentage <= 1
+
+
+def test_a_code_without_a_customer_is_open_to_all_buyers() -> None:
+    mutation = discount_code_mutation(spec(customer_id=None))
+    assert mutation.variables["basicCodeDiscount"]["context"] == {"all": "ALL"}
+    assert_valid(documents.load(mutation.document), mutation.variables)

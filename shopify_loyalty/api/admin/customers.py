@@ -17,8 +17,10 @@ from shopify_loyalty.api.admin.schemas import (
     CustomerSearchArgsSchema,
 )
 from shopify_loyalty.api.context import database
+from shopify_loyalty.api.earning_schemas import DobChangeSchema
 from shopify_loyalty.api.schemas import ErrorSchema
-from shopify_loyalty.services.customers import adjustments
+from shopify_loyalty.db import utcnow
+from shopify_loyalty.services.customers import actions, adjustments
 from shopify_loyalty.services.customers import admin as customers_admin
 
 blp = Blueprint("admin_customers", __name__, url_prefix="/api/admin",
@@ -59,6 +61,17 @@ class CustomerItem(MethodView):
     def get(self, customer_id: int) -> Response:
         """Balances, rewards and the latest ledger rows of one customer (Shopify id)."""
         with database().unit_of_work() as session:
+            return jsonify(_detail(session, customer_id))
+
+    @blp.arguments(DobChangeSchema)
+    @blp.response(200, CustomerDetailSchema)
+    @blp.alt_response(404, schema=ErrorSchema)
+    @blp.alt_response(422, schema=ErrorSchema)
+    def patch(self, body: dict[str, Any], customer_id: int) -> Response:
+        """Set, correct or erase (null) the customer's date of birth."""
+        with database().unit_of_work() as session:
+            customer = customers_admin.known_customer(session, shop_of(session), customer_id)
+            actions.change_dob(customer, body["dob"], utcnow())
             return jsonify(_detail(session, customer_id))
 
 

@@ -30,6 +30,8 @@ def _changes(body: dict[str, Any], kind_enum: type) -> dict[str, Any]:
     changes = {snake(k): v for k, v in body.items()}
     if changes.get("kind") is not None:
         changes["kind"] = kind_enum(changes["kind"])
+    if changes.get("referee_kind") is not None:
+        changes["referee_kind"] = RedeemRuleKind(changes["referee_kind"])
     if changes.get("limit_interval") is not None:
         changes["limit_interval"] = LimitInterval(changes["limit_interval"])
     return changes
@@ -49,7 +51,10 @@ def earn_rule(rule: EarnRule) -> dict[str, Any]:
         "id": rule.id, "kind": rule.kind.value, "name": rule.name, "points": rule.points,
         "pointsPerUnit": rule.points_per_unit, "minOrder": rule.min_order,
         "includeShipping": rule.include_shipping, "includeTax": rule.include_tax,
-        "pendingDays": rule.pending_days, "active": rule.active,
+        "pendingDays": rule.pending_days, "network": rule.network,
+        "refereeValue": rule.referee_value,
+        "refereeKind": rule.referee_kind.value if rule.referee_kind else None,
+        "active": rule.active,
     }
 
 
@@ -61,6 +66,8 @@ def customer(row: Customer) -> dict[str, Any]:
         "pendingPoints": row.pending_points, "creditedPoints": row.credited_points,
         "spentPoints": row.spent_points, "spentAmount": row.spent_amount,
         "storeCreditBalance": row.store_credit_balance, "createdAt": row.created_at,
+        "dob": row.dob, "referralCode": row.referral_code,
+        "referredCompleted": row.referred_completed,
     }
 
 
@@ -74,7 +81,9 @@ def customer_detail(detail: CustomerDetail, shop_domain: str) -> Any:
 
 
 def rewards(rows: list[Reward], shop_domain: str, shopify_ids: dict[int, int]) -> list[Any]:
-    return [presenters.reward(r, shop_domain, shopify_ids[r.customer_id]) for r in rows]
+    return [presenters.reward(r, shop_domain,
+                              shopify_ids.get(r.customer_id) if r.customer_id else None)
+            for r in rows]
 
 
 def api_key(row: ApiKey) -> dict[str, Any]:

@@ -84,6 +84,10 @@ class EarnRulePatchSchema(Schema):
     includeShipping = fields.Boolean()
     includeTax = fields.Boolean()
     pendingDays = WholeNumber(validate=validate.Range(min=0, max=365))
+    network = fields.String(allow_none=True, validate=validate.Length(min=1, max=16))
+    refereeValue = money(allow_none=True)
+    refereeKind = fields.String(allow_none=True,
+                                validate=validate.OneOf(["FIXED_AMOUNT", "PERCENTAGE"]))
     active = fields.Boolean()
 
 
@@ -94,6 +98,7 @@ class EarnRuleCreateSchema(EarnRulePatchSchema):
 class EarnRuleSchema(EarnRuleCreateSchema):
     id = fields.Integer()
     minOrder = fields.Float(allow_none=True)  # type: ignore[assignment]
+    refereeValue = fields.Float(allow_none=True)  # type: ignore[assignment]
 
 
 class CustomerSearchArgsSchema(PageArgsSchema):
@@ -115,6 +120,9 @@ class CustomerSchema(Schema):
     spentAmount = fields.Float()
     storeCreditBalance = fields.Float()
     createdAt = fields.DateTime()
+    dob = fields.Date(allow_none=True)
+    referralCode = fields.String(allow_none=True)
+    referredCompleted = fields.Integer()
 
 
 class CustomerDetailSchema(CustomerSchema):

@@ -9,6 +9,7 @@ from shopify_loyalty.db import upsert_insert, utcnow
 from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.customers.profiles import apply_profile
+from shopify_loyalty.services.customers.referral_codes import with_fresh_code
 from shopify_loyalty.services.customers.signup import award_signup
 from shopify_loyalty.services.events import catalog
 from shopify_loyalty.shopify.webhook_payloads import CustomerProfile
@@ -48,17 +49,18 @@ def enrol(
 
     Concurrent first contacts create one row: the insert skips on the unique key, and only
     the call that inserted it applies ``profile`` (so exclusion tags count) and awards the
-    sign-up points. Raises InsufficientPointsError only if the ledger is inconsistent.
+    sign-up points. The new customer has a referral code (services.customers.referral_codes).
+    Raises InsufficientPointsError only if the ledger is inconsistent.
     """
     customer = find_customer(session, shop, shopify_customer_id)
     if customer is not None:
         return customer
-    inserted = session.execute(
+    inserted = with_fresh_code(session, lambda code: session.execute(
         upsert_insert(session, Customer)
-        .values(shop_id=shop.id, shopify_customer_id=shopify_customer_id)
+        .values(shop_id=shop.id, shopify_customer_id=shopify_customer_id, referral_code=code)
         .on_conflict_do_nothing(index_elements=["shop_id", "shopify_customer_id"])
         .returning(Customer.id)
-    ).first()
+    ).first())
     customer = find_customer(session, shop, shopify_customer_id)
     assert customer is not None
     if inserted is not None:

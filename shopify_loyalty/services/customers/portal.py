@@ -20,6 +20,7 @@ from shopify_loyalty.models import (
     Shop,
     VipTier,
 )
+from shopify_loyalty.services.customers.referral_codes import ensure_referral_code
 from shopify_loyalty.services.paging import Page, page_of
 from shopify_loyalty.services.rewards import redemption
 
@@ -56,6 +57,8 @@ def _tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
 
 
 def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInfo:
+    """Balances, tier, rewards; a customer enrolled before referral codes gets one now."""
+    ensure_referral_code(session, customer)
     mine = select(Reward.id).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
     unused = (
         mine.where(Reward.status == RewardStatus.UNUSED)

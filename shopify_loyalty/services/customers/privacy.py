@@ -15,14 +15,17 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.models import (
+    Customer,
     DataExport,
     LoyaltyEvent,
     PointTransaction,
+    Referral,
     Reward,
     Shop,
     WebhookEvent,
 )
 from shopify_loyalty.services.customers.enrolment import find_customer
+from shopify_loyalty.services.customers.identity import email_key
 
 REDACTED_PAYLOAD: dict[str, Any] = {"redacted": True}
 
@@ -115,10 +118,13 @@ def redact_customer(
     """
     customer = find_customer(session, shop, shopify_customer_id)
     if customer is not None:
-        customer.email = None
         customer.first_name = None
         customer.last_name = None
+        erase_referral_emails(session, shop, customer)
+        customer.email = None
         customer.dob = None
+        customer.birth_month_day = None
+        customer.address_keys = []
         customer.tags = []
         _redact_events(session, customer.id)
     session.execute(
@@ -138,6 +144,18 @@ def redact_customer(
         .where(WebhookEvent.shop_id == shop.id, names_customer)
         .values(payload=REDACTED_PAYLOAD)
         .execution_options(synchronize_session=False)
+    )
+
+
+def erase_referral_emails(session: Session, shop: Shop, customer: Customer) -> None:
+    """The customer's email as a referred friend (their claims are kept by hash only, so a
+    second claim of that email is still refused)."""
+    named = [Referral.friend_customer_id == customer.id]
+    if customer.email:
+        named.append(Referral.friend_email_key == email_key(customer.email))
+    session.execute(
+        update(Referral).where(Referral.shop_id == shop.id, or_(*named))
+        .values(friend_email=None).execution_options(synchronize_session=False)
     )
 
 

@@ -1,9 +1,18 @@
-"""Keeping a customer's profile in step with Shopify: email, names, tags, exclusion."""
+"""Keeping a customer's profile in step with Shopify: email, names, tags, exclusion, and
+what referrals need to know (their addresses, their first paid order)."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
 from shopify_loyalty.models import Customer, CustomerStatus, Shop
-from shopify_loyalty.shopify.webhook_payloads import CustomerProfile
+from shopify_loyalty.services.customers.identity import address_key
+from shopify_loyalty.shopify.webhook_payloads import CustomerProfile, PostalAddress
+
+# The address keys kept per customer (the newest ones): a customer ships to a few places.
+MAX_ADDRESS_KEYS = 10
 
 
 def is_excluded_by_tags(shop: Shop, tags: list[str]) -> bool:
@@ -19,8 +28,10 @@ def apply_profile(shop: Shop, customer: Customer, profile: CustomerProfile) -> N
     EXCLUDED customer ACTIVE again. A customer who opted out (EXCLUDED_BY_CUSTOMER) stays
     out whatever the tags say: that was their choice, not the merchant's.
 
-    Webhooks arrive out of order: a profile older than the one applied last is ignored.
+    Webhooks arrive out of order: a profile older than the one applied last is ignored
+    (its address is still remembered: it was the customer's).
     """
+    remember_address(customer, profile.default_address)
     seen = customer.profile_updated_at
     if profile.updated_at is not None and seen is not None and profile.updated_at < seen:
         return
@@ -35,3 +46,33 @@ def apply_profile(shop: Shop, customer: Customer, profile: CustomerProfile) -> N
         customer.status = CustomerStatus.EXCLUDED
     elif not excluded and customer.status is CustomerStatus.EXCLUDED:
         customer.status = CustomerStatus.ACTIVE
+
+
+def remember_address(customer: Customer, address: PostalAddress | None) -> None:
+    """Keep the address's key (services.customers.identity) among the customer's."""
+    key = address_key(address)
+    known = list(customer.address_keys or [])
+    if key is None or key in known:
+        return
+    customer.address_keys = [*known, key][-MAX_ADDRESS_KEYS:]
+
+
+def remember_paid_order(session: Session, customer: Customer, order_id: int) -> bool:
+    """Note the customer's first paid order; True when ``order_id`` is it.
+
+    Conditional, so of two orders paid at once exactly one is the first. Orders paid before
+    the app was installed are unknown here: the first one we see counts as the first.
+    """
+    if customer.first_paid_order_id is None:
+        first = session.execute(
+            update(Customer)
+            .where(Customer.id == customer.id, Customer.first_paid_order_id.is_(None))
+            .values(first_paid_order_id=order_id)
+            .returning(Customer.first_paid_order_id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if first is None:
+            session.refresh(customer, ["first_paid_order_id"])
+        else:
+            set_committed_value(customer, "first_paid_order_id", first)
+    return customer.first_paid_order_id == order_id

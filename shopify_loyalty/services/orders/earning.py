@@ -23,6 +23,7 @@ from shopify_loyalty.models import (
     Shop,
     VipTier,
 )
+from shopify_loyalty.services.customers import profiles, referral_completion
 from shopify_loyalty.services.customers.enrolment import enrol
 from shopify_loyalty.services.orders.records import lock_order
 from shopify_loyalty.services.orders.reversals import reverse_earlier_refunds
@@ -91,3 +92,23 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
         ledger.post(session, customer, LedgerKind.EARNED, points, source, note, event)
     record.earned_points = points
     reverse_earlier_refunds(session, record)
+
+
+def on_paid(session: Session, shop: Shop, order: OrderFacts, now: datetime) -> None:
+    """A paid order: note its customer's first paid order and addresses, and complete the
+    referral whose code it used (whatever event the shop earns on; once: a completed
+    referral is no longer CLAIMED)."""
+    record = lock_order(session, shop, order.id)
+    friend = None
+    first = False
+    if order.customer is not None:
+        friend = enrol(session, shop, order.customer.shopify_customer_id, order.customer)
+        first = profiles.remember_paid_order(session, friend, order.id)
+        profiles.remember_address(friend, order.customer.default_address)
+        profiles.remember_address(friend, order.shipping_address)
+    closed = None
+    if order.cancelled or record.cancelled_at is not None:
+        closed = "order_cancelled"
+    elif order.subtotal > 0 and record.refunded_amount >= order.subtotal:
+        closed = "order_refunded"
+    referral_completion.complete_for_order(session, shop, friend, order, first, closed, now)

@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.models import (
     Customer,
     LedgerKind,
-    LedgerStatus,
     OrderPoints,
     PointTransaction,
     Shop,
 )
+from shopify_loyalty.services.customers import referral_completion
 from shopify_loyalty.services.orders.records import lock_order
-from shopify_loyalty.services.points import ledger
+from shopify_loyalty.services.points import ledger, reversal
 from shopify_loyalty.services.points import pending as pending_points
 from shopify_loyalty.shopify.webhook_payloads import RefundFacts
 
@@ -54,6 +54,7 @@ def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts) -> Non
     amount = refund.subtotal
     record.refunds = [*record.refunds, {"id": refund.id, "amount": str(amount)}]
     record.refunded_amount = record.refunded_amount + amount
+    referral_completion.order_refunded(session, shop, refund.order_id, record.refunded_amount)
     if record.customer_id is not None and record.earn_decided_at is not None:
         customer = session.get_one(Customer, record.customer_id)
         customer.spent_amount = max(customer.spent_amount - amount, Decimal("0"))
@@ -77,6 +78,7 @@ def reverse_for_cancel(session: Session, shop: Shop, order_id: int, now: datetim
     if record.cancelled_at is not None:
         return
     record.cancelled_at = now
+    referral_completion.order_cancelled(session, shop, order_id)
     rest = record.earned_points - record.reversed_points
     if rest > 0:
         _take_back(session, record, ledger.Source("order_cancel", str(order_id)), rest,
@@ -125,13 +127,7 @@ def _cents(amount: Decimal) -> int:
 def _take_back(
     session: Session, record: OrderPoints, source: ledger.Source, points: int, note: str
 ) -> None:
-    """Reverse ``points`` of the order's earning: pending points first, never below zero.
-
-    While the earning is still PENDING the reversal is a PENDING row with the same approval
-    time, so both are approved together and the available balance never sees the points.
-    Once approved, at most the available balance is taken; the shortfall (points already
-    spent) is written in the row's note.
-    """
+    """Reverse ``points`` of the order's earning (services.points.reversal.take_back)."""
     assert record.customer_id is not None
     record.reversed_points = record.reversed_points + points
     customer = pending_points.lock_customer(session, record.customer_id)
@@ -143,12 +139,4 @@ def _take_back(
             PointTransaction.source_id == str(record.order_id),
         )
     ).one()
-    if earned.status is LedgerStatus.PENDING:
-        assert earned.approve_after is not None
-        pending_points.post_pending(session, customer, LedgerKind.REVERSED, -points, source,
-                                    earned.approve_after, note)
-        return
-    taken = min(points, customer.available_points)
-    if taken < points:
-        note = f"{note}; shortfall {points - taken} points (already spent)"
-    ledger.post(session, customer, LedgerKind.REVERSED, -taken, source, note)
+    reversal.take_back(session, customer, earned, points, source, note)

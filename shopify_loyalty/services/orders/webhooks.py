@@ -22,12 +22,13 @@ from shopify_loyalty.db import upsert_insert
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox
-from shopify_loyalty.services.customers import privacy
+from shopify_loyalty.services.customers import actions, privacy
 from shopify_loyalty.services.customers.enrolment import enrol, find_customer
 from shopify_loyalty.services.customers.profiles import apply_profile
 from shopify_loyalty.services.orders import earning, reversals
 from shopify_loyalty.services.rewards import usage as reward_usage
 from shopify_loyalty.services.shops import installation
+from shopify_loyalty.shopify import consent_payloads
 from shopify_loyalty.shopify import webhook_payloads as payloads
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ def _order(session: Session, shop: Shop, topic: str, payload: Any, now: datetime
     )
     if earns:
         earning.earn_for_order(session, shop, order, now)
+    if topic == "orders/paid" or order.financial_status in PAID_STATES:
+        earning.on_paid(session, shop, order, now)
 
 
 def _cancelled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
@@ -172,6 +175,15 @@ def _customer(session: Session, shop: Shop, topic: str, payload: Any, now: datet
     profile = payloads.customer_profile(payload)
     customer = enrol(session, shop, profile.shopify_customer_id, profile)
     apply_profile(shop, customer, profile)
+    actions.apply_consent(session, shop, customer, profile.email_marketing,
+                          profile.sms_marketing, now)
+
+
+def _consent(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    update = consent_payloads.consent_update(topic, payload)
+    customer = enrol(session, shop, update.shopify_customer_id)
+    actions.apply_consent(session, shop, customer, update.email_marketing,
+                          update.sms_marketing, now)
 
 
 def _uninstalled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
@@ -199,6 +211,8 @@ HANDLERS: dict[str, Handler] = {
     "refunds/create": _refund,
     "customers/create": _customer,
     "customers/update": _customer,
+    consent_payloads.EMAIL_CONSENT_TOPIC: _consent,
+    consent_payloads.SMS_CONSENT_TOPIC: _consent,
     "app/uninstalled": _uninstalled,
     "customers/data_request": _data_request,
     "customers/redact": _redact,

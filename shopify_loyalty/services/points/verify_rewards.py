@@ -26,7 +26,7 @@ from shopify_loyalty.services.points.verify import STREAM_BATCH, Violation
 
 
 def _rewards_without_row(kind: LedgerKind, shop_id: int | None,
-                         *conditions: ColumnElement[bool]) -> Select[int, int, int]:
+                         *conditions: ColumnElement[bool]) -> Select[int, int, int | None]:
     """The rewards (matching ``conditions``) that have no ledger row of ``kind``."""
     row = aliased(PointTransaction)
     query = (

@@ -66,6 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Customer tags that exclude from the program: a,b."),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
             choices=EARN_EVENTS),
+    Setting("referral_weekly_cap", "referralWeeklyCap", Kind.WHOLE,
+            "Referrals a referrer is paid for in any 7 days (more complete unpaid).",
+            low=0, high=1000),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}

@@ -47,18 +47,20 @@ def refund_reward(session: Session, shop: Shop, reward_id: int) -> Reward:
         raise ConflictError(f"Only an UNUSED reward can be refunded; this one is "
                             f"{reward.status.value}.")
     session.refresh(reward)
-    customer = session.get_one(Customer, reward.customer_id)
-    ledger.post(session, customer, LedgerKind.REFUNDED, reward.points,
-                ledger.Source("reward", str(reward.id)), note=f"Refund of {reward.description}")
-    catalog.emit_reward(session, customer, catalog.REWARD_REFUNDED, reward,
-                        {"reason": "Refunded by the merchant"})
+    if reward.customer_id is not None:  # a friend's referral code cost nobody points
+        customer = session.get_one(Customer, reward.customer_id)
+        ledger.post(session, customer, LedgerKind.REFUNDED, reward.points,
+                    ledger.Source("reward", str(reward.id)),
+                    note=f"Refund of {reward.description}")
+        catalog.emit_reward(session, customer, catalog.REWARD_REFUNDED, reward,
+                            {"reason": "Refunded by the merchant"})
     outbox.enqueue(session, shop.id, outbox.DEACTIVATE_DISCOUNT, reward.id)
     return reward
 
 
 def customer_ids(session: Session, rows: list[Reward]) -> dict[int, int]:
     """Our customer id → Shopify customer id, for the rewards shown."""
-    ids = {r.customer_id for r in rows}
+    ids = {r.customer_id for r in rows if r.customer_id is not None}
     if not ids:
         return {}
     found = session.execute(

@@ -67,7 +67,7 @@ def claim(db: Database, reward_id: int, now: datetime,
         resumed = reward.first_attempt_at is not None
         reward.first_attempt_at = reward.first_attempt_at or now
         reward.lease_until = now + lease
-        customer = session.get_one(Customer, reward.customer_id)
+        customer = session.get(Customer, reward.customer_id) if reward.customer_id else None
         rule = session.get(RedeemRule, reward.redeem_rule_id) if reward.redeem_rule_id else None
         known = _known_credit_ids(session, reward) if resumed else ()
         return terms_of(reward, shop, customer, rule, resumed=resumed, known_credit_ids=known)
@@ -89,8 +89,9 @@ def record_done(db: Database, terms: RewardTerms, gid: str) -> Outcome:
         reward.fulfillment_status = FulfillmentStatus.DONE
         reward.failure_reason = None
         reward.lease_until = None
-        catalog.emit_reward(session, session.get_one(Customer, reward.customer_id),
-                            catalog.REWARD_FULFILLED, reward, {"shopifyId": gid})
+        if reward.customer_id is not None:  # a friend's referral code has no customer yet
+            catalog.emit_reward(session, session.get_one(Customer, reward.customer_id),
+                                catalog.REWARD_FULFILLED, reward, {"shopifyId": gid})
     return Outcome.DONE
 
 

@@ -26,7 +26,7 @@ def create_in_shopify(admin: ShopifyAdmin, terms: RewardTerms) -> str:
     if terms.reward_type is RewardType.STORE_CREDIT:
         if terms.resumed and (found := find_in_shopify(admin, terms)) is not None:
             return found
-        assert terms.amount is not None
+        assert terms.amount is not None and terms.shopify_customer_id is not None
         return admin.credit_store_credit(
             terms.shopify_customer_id, terms.amount, terms.currency, terms.expires_at
         )
@@ -54,7 +54,7 @@ def find_in_shopify(admin: ShopifyAdmin, terms: RewardTerms) -> str | None:
     Raises the adapter's errors (a look-up that fails tells nothing either way).
     """
     if terms.reward_type is RewardType.STORE_CREDIT:
-        assert terms.amount is not None
+        assert terms.amount is not None and terms.shopify_customer_id is not None
         return admin.find_store_credit(
             terms.shopify_customer_id,
             terms.amount,

@@ -25,7 +25,8 @@ class RewardTerms:
     shop_id: int
     shop_domain: str
     currency: str
-    shopify_customer_id: int
+    # None: a code for any buyer (a referred friend's, made before they are a customer).
+    shopify_customer_id: int | None
     reward_type: RewardType
     kind: RedeemRuleKind | None
     code: str | None
@@ -51,7 +52,7 @@ class RewardTerms:
 def terms_of(
     reward: Reward,
     shop: Shop,
-    customer: Customer,
+    customer: Customer | None,
     rule: RedeemRule | None,
     *,
     resumed: bool,
@@ -63,9 +64,9 @@ def terms_of(
         shop_id=shop.id,
         shop_domain=shop.domain,
         currency=shop.currency,
-        shopify_customer_id=customer.shopify_customer_id,
+        shopify_customer_id=customer.shopify_customer_id if customer else None,
         reward_type=reward.reward_type,
-        kind=rule.kind if rule else None,
+        kind=_kind(reward, rule),
         code=reward.discount_code,
         title=reward.description or (rule.name if rule else "Loyalty reward"),
         amount=reward.amount,
@@ -82,6 +83,13 @@ def terms_of(
         attempts=reward.attempts,
         known_credit_ids=known_credit_ids,
     )
+
+
+def _kind(reward: Reward, rule: RedeemRule | None) -> RedeemRuleKind | None:
+    """The rule's kind; a reward without a rule carries its own (``discount_kind``)."""
+    if rule is not None:
+        return rule.kind
+    return RedeemRuleKind(reward.discount_kind) if reward.discount_kind else None
 
 
 def discount_spec(terms: RewardTerms, unit_price: Decimal | None = None) -> DiscountCodeSpec:

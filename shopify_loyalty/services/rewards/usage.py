@@ -34,6 +34,9 @@ def mark_used(session: Session, shop: Shop, order: OrderFacts, now: datetime) ->
         reward.used_at = order.created_at or now
         reward.order_id = order.id
         reward.order_name = order.name
+        if reward.customer_id is None:
+            # A friend's referral code: the referral's completion gives it its customer.
+            continue
         customer = session.get_one(Customer, reward.customer_id)
         catalog.emit_reward(session, customer, catalog.REWARD_USED, reward,
                             {"orderId": order.id, "orderName": order.name})

@@ -35,6 +35,7 @@ def record_install(session: Session, domain: str, tokens: oauth.TokenSet, cipher
     if info is not None:
         shop.name = info.name
         shop.currency = info.currency
+        shop.iana_timezone = info.iana_timezone or shop.iana_timezone
     session.flush()
     waiting = session.scalars(
         select(Reward.id).where(
