@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
+    from shopify_loyalty.api.admin import tiers as admin_tiers
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
 
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
-                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
+                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
+                      admin_tiers.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blp)

@@ -13,6 +13,7 @@ from shopify_loyalty.cli import (
     privacy,
     rules,
     shops,
+    tiers,
     tokens,
     webhooks,
 )
@@ -22,5 +23,6 @@ def register_commands(app: Flask) -> None:
     for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
                   api_keys.api_keys):
         app.cli.add_command(group)
-    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs):
+    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
+                  tiers.tiers):
         app.cli.add_command(group)

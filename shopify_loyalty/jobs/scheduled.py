@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.customers import tier_review
 from shopify_loyalty.services.points import pending
 
 JOB_BATCH = "loyalty.job_batch"
@@ -67,6 +68,12 @@ JOBS: dict[str, ScheduledJob] = {
             # Delays are counted in days: a minute late is nobody's loss, and a frequent run
             # keeps each batch small.
             60.0, pending.approve_batch, pending.APPROVAL_BATCH,
+        ),
+        ScheduledJob(
+            "tiers",
+            "Re-evaluate the VIP tiers that expired (or were deactivated) by progress.",
+            # Daily, just after midnight UTC: CALENDAR_YEAR tiers expire at 00:00 on 1 January.
+            crontab(hour=0, minute=10), tier_review.review_batch, tier_review.REVIEW_BATCH,
         ),
     )
 }

@@ -12,6 +12,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "code_prefix": "LOY-",
     "exclusion_tags": [],
     "earn_on": "paid",
+    "tier_metric": "SPENT",
+    "tier_period": "LIFETIME",
 }
 
 

@@ -2,11 +2,12 @@
 
 Packages depend downwards only (an upper one may import a lower one, never the reverse):
 
-    orders      webhooks and what orders do: earning, reversals
-    customers   enrolment, profiles, portal reads, adjustments, imports, privacy
+    orders      webhooks and what orders do: earning, reversals, tier progress of orders
+    customers   enrolment, profiles, portal reads, adjustments, imports, privacy, tiers
+                (progress, upgrade, assignment, the tiers job's review)
     rewards     redemption, codes, fulfilment in Shopify, usage, refunds
     points      the ledger, pending points, exports
-    program     the merchant's rules: redeem rules, earn rules, settings
+    program     the merchant's rules: redeem rules, earn rules, VIP tiers, settings
     shops       installation, tokens, Shopify admin clients, API keys, lookup
 
 Beside them, mechanisms every package may use and that import none of them: ``outbox``

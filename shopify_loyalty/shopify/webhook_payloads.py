@@ -51,6 +51,10 @@ class OrderFacts:
     fulfillment_status: str | None
     cancelled: bool
     created_at: datetime | None
+    # When Shopify processed the order (an imported order keeps its own, older date): the
+    # instant it counts at for tier progress.
+    processed_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class RefundFacts:
     id: int
     order_id: int
     subtotal: Decimal  # the refunded line items' subtotals
+    processed_at: datetime | None = None  # processed_at, else created_at
 
 
 def _object(payload: Any, what: str = "payload") -> Mapping[str, Any]:
@@ -155,6 +160,8 @@ def order_facts(payload: Any) -> OrderFacts:
         fulfillment_status=_text(data, "fulfillment_status"),
         cancelled=data.get("cancelled_at") is not None,
         created_at=_timestamp(data, "created_at"),
+        processed_at=_timestamp(data, "processed_at"),
+        cancelled_at=_timestamp(data, "cancelled_at"),
     )
 
 
@@ -166,7 +173,8 @@ def refund_facts(payload: Any) -> RefundFacts:
     subtotal = sum((_money(_object(line, "refund line item"), "subtotal") for line in lines),
                    Decimal("0"))
     return RefundFacts(
-        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"), subtotal=subtotal
+        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"), subtotal=subtotal,
+        processed_at=_timestamp(data, "processed_at") or _timestamp(data, "created_at"),
     )
 
 

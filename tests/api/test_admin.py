@@ -197,7 +197,8 @@ def test_settings(client: FlaskClient, headers: dict[str, str]) -> None:
     assert client.get("/api/admin/settings", headers=headers).json["codePrefix"] == "LOY-"
     changed = client.patch("/api/admin/settings", headers=headers,
                            json={"codePrefix": "vip-", "exclusionTags": ["staff"]})
-    assert changed.json == {"codePrefix": "VIP-", "exclusionTags": ["staff"], "earnOn": "paid"}
+    assert changed.json == {"codePrefix": "VIP-", "exclusionTags": ["staff"], "earnOn": "paid",
+                            "tierMetric": "SPENT", "tierPeriod": "LIFETIME"}
     assert client.patch("/api/admin/settings", headers=headers,
                         json={"codePrefix": "bad prefix!"}).status_code == 422
 

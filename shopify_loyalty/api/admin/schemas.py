@@ -115,6 +115,8 @@ class CustomerSchema(Schema):
     spentAmount = fields.Float()
     storeCreditBalance = fields.Float()
     createdAt = fields.DateTime()
+    vipTierId = fields.Integer(allow_none=True)
+    vipTierExpiredAt = fields.DateTime(allow_none=True)
 
 
 class CustomerDetailSchema(CustomerSchema):

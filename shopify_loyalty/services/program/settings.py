@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopify_loyalty.errors import ValidationError
-from shopify_loyalty.models import Shop
+from shopify_loyalty.models import Shop, TierMetric, TierPeriod
 from shopify_loyalty.models.shop import DEFAULT_SETTINGS
 
 CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
@@ -66,6 +66,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Customer tags that exclude from the program: a,b."),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
             choices=EARN_EVENTS),
+    Setting("tier_metric", "tierMetric", Kind.CHOICE,
+            "What VIP tier progress counts (tier thresholds are in it).",
+            choices=tuple(m.value for m in TierMetric)),
+    Setting("tier_period", "tierPeriod", Kind.CHOICE,
+            "Over which time VIP tier progress counts, and how long a tier is kept.",
+            choices=tuple(p.value for p in TierPeriod)),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}
