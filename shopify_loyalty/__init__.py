@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     )
     app.config.update(flask_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from shopify_loyalty.api.fields import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt
     if settings.token_encryption_key == DEV_TOKEN_ENCRYPTION_KEY:
         log.warning(
             "TOKEN_ENCRYPTION_KEY is the built-in development key: shop tokens stored now "

@@ -199,3 +199,16 @@ def test_a_tier_reward_admits_that_tier_and_those_above_it_by_threshold(
     redeemed = client.post("/loyalty/cp/api/redeem-points", headers=auth(installed.domain, 3),
                            json={"redeemRuleId": rule.id})
     assert redeemed.status_code == 200
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", f"{TIERS}/{2**63}"), ("patch", f"{TIERS}/{2**70}"),
+    ("post", f"{TIERS}/{10**30}/deactivate"), ("post", f"/api/admin/customers/{2**64}/tier"),
+    ("get", f"{TIERS}/0"),
+])
+def test_ids_beyond_a_database_id_are_a_404_not_a_500(
+    client: FlaskClient, installed: Shop, method: str, path: str
+) -> None:
+    response = getattr(client, method)(path, headers=admin(installed.domain),
+                                       json={"tierId": None, "name": "X"})
+    assert (response.status_code, response.json["code"]) == (404, "not_found")

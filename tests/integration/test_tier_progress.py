@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -182,3 +183,23 @@ def test_any_arrival_order_gives_the_same_progress_day_by_day(
     assert row.lifetime_orders == (0 if cancelled else 1)
     assert sum(r.points for r in days.values()) == row.lifetime_earned_points
     assert row.lifetime_earned_points == row.available_points  # earned less reversed
+
+
+def test_webhooks_count_each_event_on_the_day_shopify_gives_it(
+    client: FlaskClient, session: Session, shop: Shop
+) -> None:
+    purchase_rule(session, shop)
+    paid = hooks.order(subtotal="80.00", processed_at="2026-01-31T23:30:00-05:00")
+    hooks.deliver(client, shop.domain, "orders/paid", paid)
+    returned = hooks.refund(subtotals=("30.00",))
+    returned.update(processed_at="2026-02-10T08:00:00+01:00")
+    hooks.deliver(client, shop.domain, "refunds/create", returned)
+    hooks.deliver(client, shop.domain, "orders/cancelled",
+                  {**paid, "cancelled_at": "2026-03-03T12:00:00Z"})
+    days = session.execute(select(TierProgressDay.day, TierProgressDay.spent,
+                                  TierProgressDay.points, TierProgressDay.orders)
+                           .order_by(TierProgressDay.day)).all()
+    # UTC days: 23:30 in New York on 31 January is 1 February.
+    assert [(str(d), s, p, o) for d, s, p, o in days] == [
+        ("2026-02-01", Decimal("80.00"), 80, 1), ("2026-02-10", Decimal("-30.00"), -30, 0),
+        ("2026-03-03", Decimal("0.00"), -50, -1)]

@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database
 from shopify_loyalty.jobs import scheduled
-from shopify_loyalty.models import CustomerStatus, LedgerKind, LoyaltyEvent, Shop
-from shopify_loyalty.services.customers import progress
+from shopify_loyalty.models import (
+    CustomerStatus,
+    LedgerKind,
+    LoyaltyEvent,
+    Shop,
+    TierProgressDay,
+    VipTier,
+)
+from shopify_loyalty.services.customers import privacy, progress
 from tests import factories
 from tests import shopify_webhooks as hooks
 from tests.conftest import auth
@@ -26,7 +33,7 @@ from tests.integration.tier_setup import (
     refund,
     tier_changes,
 )
-from tests.integration.webhook_setup import purchase_rule, rows
+from tests.integration.webhook_setup import purchase_rule, rows, signup_rule
 
 ORDER = 7_000_000_001
 REFUND = 8_000_000_001
@@ -137,6 +144,16 @@ def test_a_threshold_of_zero_is_reached_on_enrolment(session: Session, shop: Sho
     assert tier_changes(session, row.id) == [(None, "Member", "upgrade")]
 
 
+def test_sign_up_points_that_reach_a_points_tier_give_it_on_enrolment(
+    session: Session, shop: Shop
+) -> None:
+    signup_rule(session, shop, points=50)
+    configure(shop, "POINTS_EARNED", "LIFETIME")
+    [silver] = ladder(session, shop, ("Silver", "50"))
+    row = factories.customer(session, shop, 32)
+    assert (row.vip_tier_id, row.lifetime_earned_points) == (silver.id, 50)
+
+
 def test_points_earned_tiers_count_purchase_points_not_entry_points(
     session: Session, shop: Shop
 ) -> None:
@@ -167,3 +184,16 @@ def test_every_tier_change_event_names_both_tiers_and_the_reason(
     assert last["shop"] == shop.domain and last["data"]["reason"] == "upgrade"
     assert last["data"]["customer"]["id"] == hooks.CUSTOMER_ID
     assert last["data"]["availablePoints"] == row.available_points
+
+
+def test_a_shop_redaction_deletes_its_tiers_and_progress(session: Session, shop: Shop) -> None:
+    purchase_rule(session, shop)
+    ladder(session, shop, ("Gold", "100"))
+    earn(session, shop, ORDER, "150.00", NOW)
+    assert customer(session, shop).vip_tier_id is not None
+    shop_id = shop.id
+    privacy.redact_shop(session, shop)
+    session.flush()
+    assert session.scalars(select(TierProgressDay).where(
+        TierProgressDay.shop_id == shop_id)).all() == []
+    assert session.scalars(select(VipTier).where(VipTier.shop_id == shop_id)).all() == []
