@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         logs.configure(settings.log_format)
     metrics.mark_process_up()
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from shopify_loyalty.api.fields import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt
     if settings.token_encryption_key == DEV_TOKEN_ENCRYPTION_KEY:
         log.warning(
             "TOKEN_ENCRYPTION_KEY is the built-in development key: shop tokens stored now "
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api.admin import referrals as admin_referrals
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
+    from shopify_loyalty.api.admin import tiers as admin_tiers
     from shopify_loyalty.api.context import proxy_name
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
@@ -102,7 +106,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     limit_earning(limiter, storefront_earning.blp, referrals.blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
-                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
+                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
+                      admin_tiers.blp):
         api.register_blueprint(blueprint)
     for blueprint in (storefront_earning.blp, referrals.blp, admin_referrals.blp):
         api.register_blueprint(blueprint)

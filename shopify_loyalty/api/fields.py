@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields, validate
+from werkzeug.routing import IntegerConverter
 
 # Shopify ids are 64-bit; anything larger cannot name a row and must not reach the database.
 MAX_ID = 2**63 - 1
@@ -35,3 +36,12 @@ def shopify_id(**kwargs: Any) -> WholeNumber:
 
 def points(**kwargs: Any) -> WholeNumber:
     return WholeNumber(validate=validate.Range(min=1, max=MAX_POINTS), **kwargs)
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in a URL, at most ``MAX_ID``: a larger id matches no route (a 404)
+    instead of reaching a BIGINT column and failing there (a 500)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(*args, **kwargs)

@@ -6,8 +6,9 @@ from typing import Any
 
 from shopify_loyalty.api.context import settings
 from shopify_loyalty.api.schemas import LoyaltyInfoSchema, RewardSchema, TransactionSchema
-from shopify_loyalty.models import Customer, PointTransaction, RedeemRule, Reward, Shop
+from shopify_loyalty.models import Customer, PointTransaction, RedeemRule, Reward, Shop, VipTier
 from shopify_loyalty.services.customers.portal import LoyaltyInfo, RedeemOption
+from shopify_loyalty.services.customers.tiers import TierStatus
 from shopify_loyalty.services.shops import links
 
 _loyalty_schema = LoyaltyInfoSchema()
@@ -58,9 +59,10 @@ def loyalty_info(info: LoyaltyInfo) -> Any:
         "spentPoints": customer.spent_points,
         "spentAmount": customer.spent_amount,
         "storeCreditBalance": customer.store_credit_balance,
-        "achievableTierId": info.achievable_tier.id if info.achievable_tier else None,
-        "currentVipTier": info.tier.name if info.tier else None,
+        "achievableTierId": info.tier.next_tier.id if info.tier.next_tier else None,
+        "currentVipTier": info.tier.held.name if info.tier.held else None,
         "vipTierExpiredAt": customer.vip_tier_expires_at,
+        "tierProgress": tier_progress(info.tier),
         "createAt": customer.created_at,
         "customerStatus": customer.status.value,
         "dob": customer.dob,
@@ -79,6 +81,30 @@ def referral_link(shop: Shop, customer: Customer) -> str | None:
     if not customer.referral_code:
         return None
     return links.referral_link(settings().app_url, shop.domain, customer.referral_code)
+
+
+def tier_progress(status: TierStatus) -> dict[str, Any] | None:
+    """None when the shop offers no tier."""
+    if status.current is None:
+        return None
+    return {
+        "metric": status.metric.value,
+        "current": status.current,
+        "nextTierId": status.next_tier.id if status.next_tier else None,
+        "neededForNext": status.needed_for_next,
+    }
+
+
+def vip_tier(tier: VipTier) -> dict[str, Any]:
+    """A tier as the storefront shows it (the admin adds ``active``)."""
+    return {
+        "id": tier.id,
+        "name": tier.name,
+        "threshold": tier.threshold,
+        "earnMultiplier": tier.earn_multiplier,
+        "entryPoints": tier.entry_points,
+        "perks": tier.perks,
+    }
 
 
 def transactions(rows: list[PointTransaction]) -> Any:

@@ -16,6 +16,7 @@ from shopify_loyalty.models import (
     RedeemRuleKind,
     RewardStatus,
     RewardType,
+    TierMetric,
 )
 
 
@@ -70,6 +71,22 @@ class RewardSchema(Schema):
     createdAt = fields.DateTime()
 
 
+class TierProgressSchema(Schema):
+    metric = _enum(TierMetric)
+    current = fields.Float(metadata={"description": "Progress in the metric over the period."})
+    nextTierId = fields.Integer(allow_none=True)
+    neededForNext = fields.Float(allow_none=True)
+
+
+class VipTierSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    threshold = fields.Float(metadata={"description": "In the shop's tier metric."})
+    earnMultiplier = fields.Float()
+    entryPoints = fields.Integer()
+    perks = fields.String(allow_none=True)
+
+
 class LoyaltyInfoSchema(Schema):
     customerId = fields.Integer()
     availablePoints = fields.Integer()
@@ -81,6 +98,7 @@ class LoyaltyInfoSchema(Schema):
     achievableTierId = fields.Integer(allow_none=True)
     currentVipTier = fields.String(allow_none=True)
     vipTierExpiredAt = fields.DateTime(allow_none=True)
+    tierProgress = fields.Nested(TierProgressSchema, allow_none=True)
     createAt = fields.DateTime()
     customerStatus = _enum(CustomerStatus)
     dob = fields.Date(allow_none=True)

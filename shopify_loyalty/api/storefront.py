@@ -24,19 +24,22 @@ from shopify_loyalty.api.schemas import (
     RewardsArgsSchema,
     RewardSchema,
     TransactionSchema,
+    VipTierSchema,
 )
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import ForbiddenError
 from shopify_loyalty.models import Customer, RewardStatus, Shop
 from shopify_loyalty.services.customers import portal
 from shopify_loyalty.services.customers.enrolment import signed_in
+from shopify_loyalty.services.program import tiers
 from shopify_loyalty.services.rewards import redemption
 
 blp = Blueprint(
     "storefront",
     __name__,
     url_prefix="/loyalty/cp/api",
-    description="Customer portal: loyalty info, redeem options, ledger, rewards, redemption. "
+    description="Customer portal: loyalty info, redeem options, ledger, rewards, VIP tiers, "
+    "redemption. "
     "Authenticate with `Authorization: Bearer <customer session token>`.",
 )
 
@@ -131,6 +134,18 @@ class Rewards(MethodView):
             body = presenters.dump_rewards(list(page.items), shop.domain,
                                            customer.shopify_customer_id)
             return _paged(body, page.total)
+
+
+@blp.route("/vip-tiers")
+class VipTiers(MethodView):
+    @blp.response(200, VipTierSchema(many=True))
+    @blp.alt_response(401, schema=ErrorSchema)
+    def get(self) -> Response:
+        """The shop's active VIP tiers, lowest first (thresholds in the shop's tier metric)."""
+        with database().unit_of_work() as session:
+            shop, _customer = signed_in_customer(session)
+            ladder = tiers.active_tiers(session, shop)
+            return jsonify(VipTierSchema(many=True).dump([presenters.vip_tier(t) for t in ladder]))
 
 
 @blp.route("/redeem-points")

@@ -15,6 +15,7 @@ from shopify_loyalty.cli import (
     referrals,
     rules,
     shops,
+    tiers,
     tokens,
     webhooks,
 )
@@ -25,5 +26,5 @@ def register_commands(app: Flask) -> None:
                   api_keys.api_keys):
         app.cli.add_command(group)
     for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
-                  ledger.ledger, referrals.referrals):
+                  ledger.ledger, referrals.referrals, tiers.tiers):
         app.cli.add_command(group)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from shopify_loyalty.cli.output import emit
+from shopify_loyalty.cli.output import emit, instant
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.jobs import scheduled
@@ -31,22 +30,12 @@ def list_() -> None:
     emit(rows)
 
 
-def _instant(text: str | None) -> datetime:
-    if text is None:
-        return utcnow()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"an ISO date-time, not {text!r}") from exc
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 @jobs.command("run")
 @click.argument("name")
 @click.option("--now", "now_text", help="Run as of this instant (ISO 8601; UTC if no offset).")
 def run(name: str, now_text: str | None) -> None:
     """Run every batch of job NAME now and print what it did."""
-    now = _instant(now_text)
+    now = instant(now_text) if now_text is not None else utcnow()
     if name == RELAY:
         dispatcher: OutboxDispatcher = current_app.extensions["loyalty_dispatcher"]
         report = dispatcher.relay(now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,15 @@ def id_list(text: str | None) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise click.BadParameter(f"comma-separated numeric ids, not {text!r}") from exc
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 date-time; UTC if it has no offset."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"an ISO date-time, not {text!r}") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def word_list(text: str | None) -> list[str]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.services import outbox
-from shopify_loyalty.services.customers import birthdays
+from shopify_loyalty.services.customers import birthdays, tier_review
 from shopify_loyalty.services.points import pending
 
 JOB_BATCH = "loyalty.job_batch"
@@ -76,6 +76,12 @@ JOBS: dict[str, ScheduledJob] = {
             # paid within the hour its day begins (a daily run would pay shops west of UTC
             # in their afternoon). A run after the day's payments finds nothing to do.
             crontab(minute=5), birthdays.birthday_batch, birthdays.BIRTHDAY_BATCH,
+        ),
+        ScheduledJob(
+            "tiers",
+            "Re-evaluate the VIP tiers that expired (or were deactivated) by progress.",
+            # Daily, just after midnight UTC: CALENDAR_YEAR tiers expire at 00:00 on 1 January.
+            crontab(hour=0, minute=10), tier_review.review_batch, tier_review.REVIEW_BATCH,
         ),
     )
 }

@@ -15,9 +15,9 @@ from shopify_loyalty.models.rule import (
     LimitInterval,
     RedeemRule,
     RedeemRuleKind,
-    VipTier,
 )
 from shopify_loyalty.models.shop import ApiKey, Shop
+from shopify_loyalty.models.tier import TierMetric, TierPeriod, TierProgressDay, VipTier
 from shopify_loyalty.models.webhook import WebhookEvent, WebhookStatus
 
 __all__ = [
@@ -44,6 +44,9 @@ __all__ = [
     "RewardStatus",
     "RewardType",
     "Shop",
+    "TierMetric",
+    "TierPeriod",
+    "TierProgressDay",
     "VipTier",
     "WebhookEvent",
     "WebhookStatus",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +44,11 @@ class Customer(Base):
         Index(None, "shop_id", "email"),
         # The birthday job finds a day's birthdays of a set of shops.
         Index(None, "shop_id", "birth_month_day"),
+        Index(None, "vip_tier_id"),
+        # The tiers job's due customers (services.customers.tier_review): held tiers by expiry.
+        Index("ix_customers_tier_review", "vip_tier_expires_at", "shop_id",
+              postgresql_where=text("vip_tier_id IS NOT NULL"),
+              sqlite_where=text("vip_tier_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -66,9 +72,14 @@ class Customer(Base):
     pending_points: Mapped[int] = mapped_column(BigInteger, default=0)
     credited_points: Mapped[int] = mapped_column(BigInteger, default=0)
     spent_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Lifetime tier progress (services.customers.progress): money of paid orders net of
+    # refunds, points earned net of reversals, orders net of cancellations.
     spent_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    lifetime_earned_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifetime_orders: Mapped[int] = mapped_column(default=0)
     store_credit_balance: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     vip_tier_id: Mapped[int | None] = mapped_column(ForeignKey("vip_tiers.id"))
+    # None while held for good (LIFETIME, or a manual tier without an end).
     vip_tier_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     referred_completed: Mapped[int] = mapped_column(default=0)

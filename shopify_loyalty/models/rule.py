@@ -1,4 +1,4 @@
-"""The merchant's program: redeem rules, earn rules and VIP tiers."""
+"""The merchant's program: redeem rules and earn rules (VIP tiers: models.tier)."""
 
 from __future__ import annotations
 
@@ -39,18 +39,6 @@ class EarnRuleKind(enum.StrEnum):
     SOCIAL_FOLLOW = "SOCIAL_FOLLOW"
     SOCIAL_SHARE = "SOCIAL_SHARE"
     REFERRAL = "REFERRAL"
-
-
-class VipTier(Base):
-    __tablename__ = "vip_tiers"
-    __table_args__ = (Index(None, "shop_id"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(255))
-    min_spent_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
-    earn_multiplier: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RedeemRule(Base):

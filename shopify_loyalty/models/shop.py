@@ -13,6 +13,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "exclusion_tags": [],
     "earn_on": "paid",
     "referral_weekly_cap": 10,
+    "tier_metric": "SPENT",
+    "tier_period": "LIFETIME",
 }
 
 

@@ -2,12 +2,13 @@
 
 Packages depend downwards only (an upper one may import a lower one, never the reverse):
 
-    orders      webhooks and what orders do: earning, reversals
+    orders      webhooks and what orders do: earning, reversals, tier progress of orders
     customers   enrolment, profiles, portal reads, adjustments, imports, privacy, actions
-                (newsletter, SMS, social, dob), birthdays, referrals
+                (newsletter, SMS, social, dob), birthdays, referrals, tiers (progress,
+                upgrade, assignment, the tiers job's review)
     rewards     redemption, codes, fulfilment in Shopify, usage, refunds
-    points      the ledger, pending points, reversals of earnings, exports
-    program     the merchant's rules: redeem rules, earn rules, settings
+    points      the ledger, pending points, reversals of earnings, exports, verify
+    program     the merchant's rules: redeem rules, earn rules, VIP tiers, settings
     shops       installation, tokens, Shopify admin clients, API keys, lookup, public links
 
 Beside them, mechanisms every package may use and that import none of them: ``outbox``

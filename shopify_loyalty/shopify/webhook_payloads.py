@@ -68,6 +68,10 @@ class OrderFacts:
     created_at: datetime | None
     email: str | None = None
     shipping_address: PostalAddress | None = None
+    # When Shopify processed the order (an imported order keeps its own, older date): the
+    # instant it counts at for tier progress.
+    processed_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class RefundFacts:
     id: int
     order_id: int
     subtotal: Decimal  # the refunded line items' subtotals
+    processed_at: datetime | None = None  # processed_at, else created_at
 
 
 def _object(payload: Any, what: str = "payload") -> Mapping[str, Any]:
@@ -191,6 +196,8 @@ def order_facts(payload: Any) -> OrderFacts:
         created_at=_timestamp(data, "created_at"),
         email=_text(data, "email") or _text(data, "contact_email"),
         shipping_address=postal_address(data.get("shipping_address")),
+        processed_at=_timestamp(data, "processed_at"),
+        cancelled_at=_timestamp(data, "cancelled_at"),
     )
 
 
@@ -202,7 +209,8 @@ def refund_facts(payload: Any) -> RefundFacts:
     subtotal = sum((_money(_object(line, "refund line item"), "subtotal") for line in lines),
                    Decimal("0"))
     return RefundFacts(
-        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"), subtotal=subtotal
+        id=shopify_id(data, "id"), order_id=shopify_id(data, "order_id"), subtotal=subtotal,
+        processed_at=_timestamp(data, "processed_at") or _timestamp(data, "created_at"),
     )
 
 

@@ -199,6 +199,7 @@ def test_settings(client: FlaskClient, headers: dict[str, str]) -> None:
                            json={"codePrefix": "vip-", "exclusionTags": ["staff"]})
     assert changed.json == {**client.get("/api/admin/settings", headers=headers).json,
                             "codePrefix": "VIP-", "exclusionTags": ["staff"], "earnOn": "paid"}
+    assert {"tierMetric": "SPENT", "tierPeriod": "LIFETIME"}.items() <= changed.json.items()
     assert client.patch("/api/admin/settings", headers=headers,
                         json={"codePrefix": "bad prefix!"}).status_code == 422
 

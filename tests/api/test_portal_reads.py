@@ -75,8 +75,8 @@ def test_loyalty_info_has_every_unused_reward_and_twenty_recent_others(
 def test_loyalty_info_fields_follow_appstle(
     client: FlaskClient, session: Session, shop: Shop
 ) -> None:
-    bronze = VipTier(shop_id=shop.id, name="Bronze", min_spent_amount=Decimal("0"))
-    silver = VipTier(shop_id=shop.id, name="Silver", min_spent_amount=Decimal("200"))
+    bronze = VipTier(shop_id=shop.id, name="Bronze", threshold=Decimal("0"))
+    silver = VipTier(shop_id=shop.id, name="Silver", threshold=Decimal("200"))
     session.add_all([bronze, silver])
     session.flush()
     factories.customer(session, shop, 1001, points=40, vip_tier_id=bronze.id,

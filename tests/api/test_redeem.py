@@ -284,8 +284,8 @@ def test_only_active_customers_redeem(
 def test_a_tier_rule_needs_that_tier_or_a_higher_one(
     client: FlaskClient, session: Session, shop: Shop, customer: Customer
 ) -> None:
-    silver = VipTier(shop_id=shop.id, name="Silver", min_spent_amount=Decimal("100"))
-    gold = VipTier(shop_id=shop.id, name="Gold", min_spent_amount=Decimal("500"))
+    silver = VipTier(shop_id=shop.id, name="Silver", threshold=Decimal("100"))
+    gold = VipTier(shop_id=shop.id, name="Gold", threshold=Decimal("500"))
     session.add_all([silver, gold])
     session.flush()
     rule = factories.rule(session, shop, required_tier_id=silver.id, points_cost=100)

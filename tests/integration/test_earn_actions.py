@@ -4,6 +4,7 @@ storefront; each paid once per customer, whatever the replays, toggles and races
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -21,7 +22,8 @@ from shopify_loyalty.models import (
     Shop,
 )
 from shopify_loyalty.services.customers import actions
-from shopify_loyalty.services.program import earn_rules
+from shopify_loyalty.services.program import earn_rules, tiers
+from shopify_loyalty.services.program import settings as shop_settings
 from tests import factories
 from tests import shopify_webhooks as hooks
 from tests.conftest import auth
@@ -233,3 +235,17 @@ def test_ten_concurrent_claims_of_each_kind_pay_once(committed_db: Database) -> 
         assert sorted(sources) == ["newsletter", "sms", "social_follow", "social_share"]
         row = session.get_one(Customer, customer_id)
         assert row.available_points == 40 == factories.ledger_sum(session, customer_id)
+
+
+def test_points_from_an_action_count_towards_a_points_earned_tier(
+    client: FlaskClient, session: Session, shop: Shop,
+) -> None:
+    shop_settings.update_settings(shop, tier_metric="POINTS_EARNED", tier_period="LIFETIME")
+    tiers.create_tier(session, shop, tiers.TierSpec(name="Gold", threshold=Decimal("150")))
+    rule(session, shop, EarnRuleKind.SOCIAL_FOLLOW, points=200, network="instagram")
+    loyalty(client, shop)
+    session.commit()
+    assert social(client, shop, {"network": "instagram", "action": "follow"}).status_code == 200
+    info = loyalty(client, shop)
+    assert info["currentVipTier"] == "Gold"
+    assert info["tierProgress"]["current"] == 200

@@ -48,13 +48,17 @@ def test_shops_add_stores_the_token_encrypted(
 
 def test_shops_set_changes_settings(app: Flask, cli_shop: Any) -> None:
     shown = ok(app, "shops", "set", DOMAIN, "--code-prefix", "vip-", "--exclusion-tags",
-               "staff, wholesale", "--earn-on", "fulfilled", "--referral-weekly-cap", "3")
+               "staff, wholesale", "--earn-on", "fulfilled", "--referral-weekly-cap", "3",
+               "--tier-metric", "ORDERS", "--tier-period", "CALENDAR_YEAR")
     assert shown["settings"] == {**shown["settings"], "code_prefix": "VIP-",
                                  "exclusion_tags": ["staff", "wholesale"],
-                                 "earn_on": "fulfilled", "referral_weekly_cap": 3}
-    bad = run(app, "shops", "set", DOMAIN, "--code-prefix", "no spaces!")
-    assert bad.exit_code == 1
-    assert json.loads(bad.stderr)["code"] == "validation_error"
+                                 "earn_on": "fulfilled", "referral_weekly_cap": 3,
+                                 "tier_metric": "ORDERS", "tier_period": "CALENDAR_YEAR"}
+    for flag, value in (("--code-prefix", "no spaces!"), ("--tier-metric", "VISITS"),
+                        ("--tier-period", "WEEK")):
+        bad = run(app, "shops", "set", DOMAIN, flag, value)
+        assert bad.exit_code == 1
+        assert json.loads(bad.stderr)["code"] == "validation_error"
 
 
 def test_redeem_rules_add_takes_every_option(app: Flask, cli_shop: Any) -> None:

@@ -46,6 +46,11 @@ def earn_rule_changes(body: dict[str, Any]) -> dict[str, Any]:
     return _changes(body, EarnRuleKind)
 
 
+def tier_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """``earnMultiplier`` → ``earn_multiplier`` … (TierSpec's names)."""
+    return {snake(k): v for k, v in body.items()}
+
+
 def earn_rule(rule: EarnRule) -> dict[str, Any]:
     return {
         "id": rule.id, "kind": rule.kind.value, "name": rule.name, "points": rule.points,
@@ -68,6 +73,7 @@ def customer(row: Customer) -> dict[str, Any]:
         "storeCreditBalance": row.store_credit_balance, "createdAt": row.created_at,
         "dob": row.dob, "referralCode": row.referral_code,
         "referredCompleted": row.referred_completed,
+        "vipTierId": row.vip_tier_id, "vipTierExpiredAt": row.vip_tier_expires_at,
     }
 
 

@@ -123,6 +123,8 @@ class CustomerSchema(Schema):
     dob = fields.Date(allow_none=True)
     referralCode = fields.String(allow_none=True)
     referredCompleted = fields.Integer()
+    vipTierId = fields.Integer(allow_none=True)
+    vipTierExpiredAt = fields.DateTime(allow_none=True)
 
 
 class CustomerDetailSchema(CustomerSchema):

@@ -31,6 +31,7 @@ from shopify_loyalty.models import (
     LedgerKind,
     Shop,
 )
+from shopify_loyalty.services.customers import progress, tiers
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.points import pending as pending_points
 from shopify_loyalty.services.program import earn_rules
@@ -57,7 +58,8 @@ def pay_once(session: Session, customer: Customer, rule: EarnRule, flag: str,
 def earn(session: Session, customer: Customer, rule: EarnRule, source: ledger.Source,
          note: str, now: datetime) -> None:
     """Post ``rule``'s points, PENDING for its delay if it has one, with the rule's kind in
-    the ``points.earned`` event. Raises IntegrityError if ``source`` was paid already."""
+    the ``points.earned`` event; they count as earned for the customer's tier (POINTS_EARNED),
+    which may move them up at once. Raises IntegrityError if ``source`` was paid already."""
     points = rule.points or 0
     event = {"ruleKind": rule.kind.value, "ruleId": rule.id}
     if rule.pending_days:
@@ -65,6 +67,8 @@ def earn(session: Session, customer: Customer, rule: EarnRule, source: ledger.So
                                     now + timedelta(days=rule.pending_days), note, event)
     else:
         ledger.post(session, customer, LedgerKind.EARNED, points, source, note, event)
+    progress.record(session, customer, now, points=points)
+    tiers.upgrade(session, session.get_one(Shop, customer.shop_id), customer, now)
 
 
 def apply_consent(session: Session, shop: Shop, customer: Customer, email_state: str | None,

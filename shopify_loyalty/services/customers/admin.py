@@ -1,4 +1,4 @@
-"""The merchant's view of customers: search, detail, exclusion (adjustments: adjustments.py).
+"""The merchant's view of customers: search, detail, exclusion, tier (adjustments.py: points).
 
 Admin and external callers never create customers here (a customer enrols through the
 storefront, a webhook or an import), so an id the shop does not know, another shop's
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -24,8 +25,9 @@ from shopify_loyalty.models import (
     Reward,
     Shop,
 )
-from shopify_loyalty.services.customers import portal
+from shopify_loyalty.services.customers import portal, tiers
 from shopify_loyalty.services.paging import Page, page_of
+from shopify_loyalty.services.points.pending import lock_customer
 
 DETAIL_LEDGER_ROWS = 20
 
@@ -91,4 +93,14 @@ def set_excluded(session: Session, shop: Shop, shopify_customer_id: int,
     if customer.status is CustomerStatus.EXCLUDED_BY_CUSTOMER:
         raise ConflictError("The customer opted out of the program.")
     customer.status = CustomerStatus.EXCLUDED if excluded else CustomerStatus.ACTIVE
+    return customer
+
+
+def assign_tier(session: Session, shop: Shop, shopify_customer_id: int, tier_id: int | None,
+                until: datetime | None, now: datetime) -> Customer:
+    """Set the customer's tier by hand (services.customers.tiers.assign).
+
+    Raises NotFoundError, ValidationError."""
+    customer = lock_customer(session, known_customer(session, shop, shopify_customer_id).id)
+    tiers.assign(session, shop, customer, tier_id, until, now)
     return customer

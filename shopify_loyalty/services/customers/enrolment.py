@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import upsert_insert, utcnow
 from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
+from shopify_loyalty.services.customers import tiers
 from shopify_loyalty.services.customers.profiles import apply_profile
 from shopify_loyalty.services.customers.referral_codes import with_fresh_code
 from shopify_loyalty.services.customers.signup import award_signup
@@ -48,9 +49,10 @@ def enrol(
     """The shop's customer with this Shopify id, created ACTIVE on first contact.
 
     Concurrent first contacts create one row: the insert skips on the unique key, and only
-    the call that inserted it applies ``profile`` (so exclusion tags count) and awards the
-    sign-up points. The new customer has a referral code (services.customers.referral_codes).
-    Raises InsufficientPointsError only if the ledger is inconsistent.
+    the call that inserted it applies ``profile`` (so exclusion tags count), awards the
+    sign-up points and gives the tier they reach. The new customer has a referral code
+    (services.customers.referral_codes). Raises InsufficientPointsError only if the ledger
+    is inconsistent.
     """
     customer = find_customer(session, shop, shopify_customer_id)
     if customer is not None:
@@ -67,5 +69,8 @@ def enrol(
         if profile is not None:
             apply_profile(shop, customer, profile)
         catalog.emit(session, customer, catalog.CUSTOMER_ENROLLED)
-        award_signup(session, shop, customer, utcnow())
+        now = utcnow()
+        award_signup(session, shop, customer, now)
+        # A tier with threshold 0 (or one the sign-up points reach) is theirs from the start.
+        tiers.upgrade(session, shop, customer, now)
     return customer

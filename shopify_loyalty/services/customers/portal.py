@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import LoyaltyError
 from shopify_loyalty.models import (
     Customer,
@@ -18,9 +19,10 @@ from shopify_loyalty.models import (
     Reward,
     RewardStatus,
     Shop,
-    VipTier,
 )
+from shopify_loyalty.services.customers import tiers
 from shopify_loyalty.services.customers.referral_codes import ensure_referral_code
+from shopify_loyalty.services.customers.tiers import TierStatus
 from shopify_loyalty.services.paging import Page, page_of
 from shopify_loyalty.services.rewards import redemption
 
@@ -37,8 +39,7 @@ MAX_UNUSED_REWARDS = 100
 class LoyaltyInfo:
     shop: Shop
     customer: Customer
-    tier: VipTier | None
-    achievable_tier: VipTier | None
+    tier: TierStatus
     rewards: Sequence[Reward]
 
 
@@ -50,13 +51,8 @@ class RedeemOption:
     unavailable_reason: str | None
 
 
-def _tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
-    return session.scalars(
-        select(VipTier).where(VipTier.shop_id == shop.id).order_by(VipTier.min_spent_amount)
-    ).all()
-
-
-def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInfo:
+def loyalty_info(session: Session, shop: Shop, customer: Customer,
+                 now: datetime | None = None) -> LoyaltyInfo:
     """Balances, tier, rewards; a customer enrolled before referral codes gets one now."""
     ensure_referral_code(session, customer)
     mine = select(Reward.id).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
@@ -75,13 +71,8 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInf
     rewards = session.scalars(
         select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
     ).all()
-    tiers = _tiers(session, shop)
-    current = next((t for t in tiers if t.id == customer.vip_tier_id), None)
-    floor = current.min_spent_amount if current else None
-    achievable = next(
-        (t for t in tiers if floor is None or t.min_spent_amount > floor), None
-    )
-    return LoyaltyInfo(shop, customer, current, achievable, rewards)
+    tier = tiers.status(session, shop, customer, now or utcnow())
+    return LoyaltyInfo(shop, customer, tier, rewards)
 
 
 def ledger_page(

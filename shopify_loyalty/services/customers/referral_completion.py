@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import (
     Customer,
     CustomerStatus,
@@ -35,6 +36,7 @@ from shopify_loyalty.models import (
     Reward,
     Shop,
 )
+from shopify_loyalty.services.customers import progress
 from shopify_loyalty.services.customers.actions import earn
 from shopify_loyalty.services.customers.identity import (
     address_key,
@@ -176,6 +178,8 @@ def _undo(session: Session, referral: Referral, reason: str) -> None:
     take_back(session, referrer, earned, referral.points,
               ledger.Source("referral", str(referral.id)),
               f"Referral undone: order {referral.order_id} {UNDONE_BY[reason]}")
+    # Not earned after all: the tier progress loses them too (never a downgrade by itself).
+    progress.record(session, referrer, utcnow(), points=-referral.points)
     referral.paid = False
     referrer.referred_completed = max(referrer.referred_completed - 1, 0)
 

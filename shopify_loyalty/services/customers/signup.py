@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import Customer, CustomerStatus, EarnRuleKind, LedgerKind, Shop
+from shopify_loyalty.services.customers import progress
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.points import pending as pending_points
 from shopify_loyalty.services.program.earn_rules import active_rule
@@ -36,3 +37,5 @@ def award_signup(session: Session, shop: Shop, customer: Customer, now: datetime
     else:
         ledger.post(session, customer, LedgerKind.EARNED, rule.points, source, note="Signed up",
                     event_data=event)
+    # Earned points: they count towards a POINTS_EARNED tier (enrol then checks for one).
+    progress.record(session, customer, now, points=rule.points)

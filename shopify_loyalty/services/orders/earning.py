@@ -1,4 +1,5 @@
-"""Points for purchases (taking them back on refunds and cancellations: reversals.py).
+"""Points for purchases (taking them back on refunds and cancellations: reversals.py), and
+the order's count in its customer's tier progress (progress.py).
 
 Every order event first locks the order's ``OrderPoints`` row, so the events of one order
 take turns and each sees what the others did: an order earns once, a refund is taken back
@@ -20,11 +21,13 @@ from shopify_loyalty.models import (
     EarnRule,
     EarnRuleKind,
     LedgerKind,
+    OrderPoints,
     Shop,
     VipTier,
 )
-from shopify_loyalty.services.customers import profiles, referral_completion
+from shopify_loyalty.services.customers import profiles, referral_completion, tiers
 from shopify_loyalty.services.customers.enrolment import enrol
+from shopify_loyalty.services.orders import progress as order_progress
 from shopify_loyalty.services.orders.records import lock_order
 from shopify_loyalty.services.orders.reversals import reverse_earlier_refunds
 from shopify_loyalty.services.points import ledger
@@ -60,7 +63,8 @@ def _multiplier(session: Session, customer: Customer) -> Decimal:
 
 
 def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetime) -> None:
-    """Award the PURCHASE rule's points for this order, once, and apply earlier refunds.
+    """Award the PURCHASE rule's points for this order, once, and apply earlier refunds;
+    count the order in the customer's tier progress and move them up if it reaches a tier.
 
     The customer is enrolled from the order if unknown. Guest orders, excluded customers,
     cancelled orders and orders below the rule's minimum earn nothing.
@@ -70,16 +74,30 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
         return
     record.earn_decided_at = now
     customer = enrol(session, shop, order.customer.shopify_customer_id, order.customer)
+    # Held until commit: the tier read for the multiplier is the one this order earns at,
+    # and a concurrent order of this customer waits, then sees this one's upgrade.
+    customer = pending_points.lock_customer(session, customer.id)
     record.customer_id = customer.id
     rule = active_rule(session, shop, EarnRuleKind.PURCHASE)
     record.eligible_amount = eligible_amount(order, rule)
     record.refund_basis = order.subtotal
-    customer.spent_amount = Customer.spent_amount + order.subtotal
+    if order.cancelled and record.cancelled_at is None:
+        record.cancelled_at = now  # known cancelled: a later orders/cancelled has nothing to do
+    _earn_points(session, customer, order, record, rule, now)
+    order_progress.count_order(session, customer, record, order_progress.order_time(order, now))
+    tiers.upgrade(session, shop, customer, now)
+
+
+def _earn_points(session: Session, customer: Customer, order: OrderFacts, record: OrderPoints,
+                 rule: EarnRule | None, now: datetime) -> None:
     if rule is None or customer.status is not CustomerStatus.ACTIVE:
         return
-    if order.cancelled or record.cancelled_at is not None:
+    if record.cancelled_at is not None:
         return
-    points = purchase_points(record.eligible_amount, rule, _multiplier(session, customer))
+    # The multiplier of the tier held before this order: an order that crosses a threshold
+    # earns at the old tier's rate, the next one at the new tier's.
+    points = purchase_points(record.eligible_amount or Decimal("0"), rule,
+                             _multiplier(session, customer))
     if points <= 0:
         return
     source = ledger.Source("order", str(order.id))

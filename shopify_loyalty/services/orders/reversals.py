@@ -28,22 +28,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import (
-    Customer,
     LedgerKind,
     OrderPoints,
     PointTransaction,
     Shop,
 )
-from shopify_loyalty.services.customers import referral_completion
+from shopify_loyalty.services.customers import progress, referral_completion
+from shopify_loyalty.services.orders import progress as order_progress
 from shopify_loyalty.services.orders.records import lock_order
 from shopify_loyalty.services.points import ledger, reversal
 from shopify_loyalty.services.points import pending as pending_points
 from shopify_loyalty.shopify.webhook_payloads import RefundFacts
 
 
-def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts) -> None:
-    """Take back the points of the refunded share of the order, once per refund.
+def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts,
+                       now: datetime | None = None) -> None:
+    """Take back the points of the refunded share of the order, once per refund, and the
+    refunded money from the customer's tier progress, on the refund's own day.
 
     The share is cumulative (all refunds so far over the order's subtotal, rounded down), so
     two half refunds take back exactly what one full refund would.
@@ -51,42 +54,52 @@ def reverse_for_refund(session: Session, shop: Shop, refund: RefundFacts) -> Non
     record = lock_order(session, shop, refund.order_id)
     if any(int(seen["id"]) == refund.id for seen in record.refunds):
         return
-    amount = refund.subtotal
-    record.refunds = [*record.refunds, {"id": refund.id, "amount": str(amount)}]
+    amount, at = refund.subtotal, refund.processed_at or now or utcnow()
+    earlier = record.refunded_amount
+    record.refunds = [*record.refunds,
+                      {"id": refund.id, "amount": str(amount), "at": at.isoformat()}]
     record.refunded_amount = record.refunded_amount + amount
     referral_completion.order_refunded(session, shop, refund.order_id, record.refunded_amount)
     if record.customer_id is not None and record.earn_decided_at is not None:
-        customer = session.get_one(Customer, record.customer_id)
-        customer.spent_amount = max(customer.spent_amount - amount, Decimal("0"))
+        customer = pending_points.lock_customer(session, record.customer_id)
+        order_progress.count_refund(session, customer, record, earlier, amount, at)
     if record.earned_points:
         refunded = sum(_cents_of(seen) for seen in record.refunds)
-        _reverse_share(session, record, refund.id, refunded)
+        _reverse_share(session, record, refund.id, refunded, at)
 
 
 def reverse_earlier_refunds(session: Session, record: OrderPoints) -> None:
-    """Take back the refunds that arrived before the order earned, each under its own key
-    and for the share it would have taken had it come after."""
+    """Take back the refunds that arrived before the order earned, each under its own key,
+    on its own day, and for the share it would have taken had it come after."""
+    assert record.earn_decided_at is not None
     refunded = 0
     for refund in record.refunds:
         refunded += _cents_of(refund)
-        _reverse_share(session, record, int(refund["id"]), refunded)
+        _reverse_share(session, record, int(refund["id"]), refunded,
+                       order_progress.refund_time(refund, record.earn_decided_at))
 
 
-def reverse_for_cancel(session: Session, shop: Shop, order_id: int, now: datetime) -> None:
-    """Take back whatever the order still holds (after partial refunds, only the rest)."""
+def reverse_for_cancel(session: Session, shop: Shop, order_id: int, now: datetime,
+                       cancelled_at: datetime | None = None) -> None:
+    """Take back whatever the order still holds (after partial refunds, only the rest), and
+    the order from its customer's tier progress, on the day it was cancelled."""
     record = lock_order(session, shop, order_id)
     if record.cancelled_at is not None:
         return
     record.cancelled_at = now
     referral_completion.order_cancelled(session, shop, order_id)
+    at = cancelled_at or now
+    if record.customer_id is not None and record.earn_decided_at is not None:
+        customer = pending_points.lock_customer(session, record.customer_id)
+        order_progress.count_cancel(session, customer, at)
     rest = record.earned_points - record.reversed_points
     if rest > 0:
         _take_back(session, record, ledger.Source("order_cancel", str(order_id)), rest,
-                   f"Order {order_id} cancelled")
+                   f"Order {order_id} cancelled", at)
 
 
 def _reverse_share(
-    session: Session, record: OrderPoints, refund_id: int, refunded: int
+    session: Session, record: OrderPoints, refund_id: int, refunded: int, at: datetime
 ) -> None:
     """Bring what the order gave back up to its share of ``refunded`` cents, all refunds so far
     (a cancellation may already have taken everything: then nothing is left to take)."""
@@ -94,7 +107,7 @@ def _reverse_share(
     points = target - record.reversed_points
     if points > 0:
         _take_back(session, record, ledger.Source("refund", str(refund_id)), points,
-                   f"Refund {refund_id} of order {record.order_id}")
+                   f"Refund {refund_id} of order {record.order_id}", at)
 
 
 def _share(earned: int, refunded: int, basis: int) -> int:
@@ -124,13 +137,14 @@ def _cents(amount: Decimal) -> int:
     return int(amount.scaleb(2).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def _take_back(
-    session: Session, record: OrderPoints, source: ledger.Source, points: int, note: str
-) -> None:
-    """Reverse ``points`` of the order's earning (services.points.reversal.take_back)."""
+def _take_back(session: Session, record: OrderPoints, source: ledger.Source, points: int,
+               note: str, at: datetime) -> None:
+    """Reverse ``points`` of the order's earning (services.points.reversal.take_back); the
+    customer's tier progress loses them all on ``at``'s day (they were not earned)."""
     assert record.customer_id is not None
     record.reversed_points = record.reversed_points + points
     customer = pending_points.lock_customer(session, record.customer_id)
+    progress.record(session, customer, at, points=-points)
     earned = session.scalars(
         select(PointTransaction).where(
             PointTransaction.shop_id == record.shop_id,

@@ -164,11 +164,12 @@ def _order(session: Session, shop: Shop, topic: str, payload: Any, now: datetime
 
 
 def _cancelled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
-    reversals.reverse_for_cancel(session, shop, payloads.order_facts(payload).id, now)
+    order = payloads.order_facts(payload)
+    reversals.reverse_for_cancel(session, shop, order.id, now, order.cancelled_at)
 
 
 def _refund(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
-    reversals.reverse_for_refund(session, shop, payloads.refund_facts(payload))
+    reversals.reverse_for_refund(session, shop, payloads.refund_facts(payload), now)
 
 
 def _customer(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:

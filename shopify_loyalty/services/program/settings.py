@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopify_loyalty.errors import ValidationError
-from shopify_loyalty.models import Shop
+from shopify_loyalty.models import Shop, TierMetric, TierPeriod
 from shopify_loyalty.models.shop import DEFAULT_SETTINGS
 
 CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
@@ -69,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("referral_weekly_cap", "referralWeeklyCap", Kind.WHOLE,
             "Referrals a referrer is paid for in any 7 days (more complete unpaid).",
             low=0, high=1000),
+    Setting("tier_metric", "tierMetric", Kind.CHOICE,
+            "What VIP tier progress counts (tier thresholds are in it).",
+            choices=tuple(m.value for m in TierMetric)),
+    Setting("tier_period", "tierPeriod", Kind.CHOICE,
+            "Over which time VIP tier progress counts, and how long a tier is kept.",
+            choices=tuple(p.value for p in TierPeriod)),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}

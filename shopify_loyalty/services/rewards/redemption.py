@@ -30,6 +30,7 @@ from shopify_loyalty.models import (
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.points import ledger
+from shopify_loyalty.services.program import tiers
 from shopify_loyalty.services.rewards.codes import generate_code
 
 CENT = Decimal("0.01")
@@ -65,8 +66,9 @@ def check_eligible(session: Session, customer: Customer, rule: RedeemRule) -> No
     if rule.required_tier_id is None or rule.required_tier_id == customer.vip_tier_id:
         return
     required = session.get(VipTier, rule.required_tier_id)
-    current = session.get(VipTier, customer.vip_tier_id) if customer.vip_tier_id else None
-    if required is None or current is None or current.min_spent_amount < required.min_spent_amount:
+    held = session.get(VipTier, customer.vip_tier_id) if customer.vip_tier_id else None
+    # That tier and every higher one: a Gold customer may redeem a Silver reward.
+    if required is None or not tiers.at_least(held, required):
         raise CustomerNotEligibleError("This reward needs a higher VIP tier.")
 
 

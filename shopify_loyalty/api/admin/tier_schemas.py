@@ -1,0 +1,61 @@
+"""marshmallow schemas of the admin API's VIP tiers and tier assignment (camelCase)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shopify_loyalty.api.fields import MAX_ID, WholeNumber
+from shopify_loyalty.services.program import tiers
+
+
+def _within(low: Decimal, high: Decimal) -> Any:
+    # A plain function, not validate.Range: apispec would print a Decimal bound as a
+    # string, which is not a valid OpenAPI minimum.
+    def check(value: Decimal) -> None:
+        if not low <= value <= high:
+            raise ValidationError(f"From {low} to {high}.")
+    return check
+
+
+class VipTierPatchSchema(Schema):
+    """Changes to a tier; every field optional. Unknown fields are refused."""
+
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    threshold = fields.Decimal(allow_nan=False, validate=_within(Decimal(0), tiers.MAX_THRESHOLD),
+                               metadata={"description": "In the shop's tier metric."})
+    earnMultiplier = fields.Decimal(allow_nan=False,
+                                    validate=_within(Decimal(1), tiers.MAX_MULTIPLIER))
+    entryPoints = WholeNumber(validate=validate.Range(min=0, max=tiers.MAX_ENTRY_POINTS))
+    perks = fields.String(allow_none=True, validate=validate.Length(max=tiers.MAX_PERKS_LENGTH))
+    active = fields.Boolean()
+
+
+class VipTierCreateSchema(VipTierPatchSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    threshold = fields.Decimal(required=True, allow_nan=False,
+                               validate=_within(Decimal(0), tiers.MAX_THRESHOLD),
+                               metadata={"description": "In the shop's tier metric."})
+
+
+class VipTierAdminSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    threshold = fields.Float()
+    earnMultiplier = fields.Float()
+    entryPoints = fields.Integer()
+    perks = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class TierAssignmentSchema(Schema):
+    """The merchant's choice of tier; ``tierId`` null takes the tier away."""
+
+    tierId = WholeNumber(required=True, allow_none=True,
+                         validate=validate.Range(min=1, max=MAX_ID))
+    until = fields.AwareDateTime(allow_none=True, load_default=None, default_timezone=UTC,
+                                 metadata={"description": "Default: the shop's tier period, "
+                                           "as if reached now (never, for LIFETIME)."})
