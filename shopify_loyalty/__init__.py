@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     from shopify_loyalty.api import external, health, install, storefront, webhooks
     from shopify_loyalty.api.admin import customers as admin_customers
+    from shopify_loyalty.api.admin import dashboard as admin_dashboard
     from shopify_loyalty.api.admin import exports as admin_exports
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import rewards as admin_rewards
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     init_limiter(app, settings, storefront.blp, external.blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
-                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp):
+                      admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
+                      admin_dashboard.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     app.register_blueprint(webhooks.blp)

@@ -12,6 +12,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "code_prefix": "LOY-",
     "exclusion_tags": [],
     "earn_on": "paid",
+    "point_value": None,  # None: the best rate of the active rules (services.customers.dashboard)
 }
 
 

@@ -50,7 +50,7 @@ def test_shops_set_changes_settings(app: Flask, cli_shop: Any) -> None:
     shown = ok(app, "shops", "set", DOMAIN, "--code-prefix", "vip-", "--exclusion-tags",
                "staff, wholesale", "--earn-on", "fulfilled")
     assert shown["settings"] == {"code_prefix": "VIP-", "exclusion_tags": ["staff", "wholesale"],
-                                 "earn_on": "fulfilled"}
+                                 "earn_on": "fulfilled", "point_value": None}
     bad = run(app, "shops", "set", DOMAIN, "--code-prefix", "no spaces!")
     assert bad.exit_code == 1
     assert json.loads(bad.stderr)["code"] == "validation_error"

@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shopify_loyalty.api import presenters
 from shopify_loyalty.api.admin import presenters as admin_presenters
 from shopify_loyalty.api.admin.common import TOTAL, authenticate, paged, shop_of
 from shopify_loyalty.api.admin.schemas import (
@@ -17,7 +18,7 @@ from shopify_loyalty.api.admin.schemas import (
     CustomerSearchArgsSchema,
 )
 from shopify_loyalty.api.context import database
-from shopify_loyalty.api.schemas import ErrorSchema
+from shopify_loyalty.api.schemas import ErrorSchema, PageArgsSchema, TransactionSchema
 from shopify_loyalty.services.customers import adjustments
 from shopify_loyalty.services.customers import admin as customers_admin
 
@@ -60,6 +61,19 @@ class CustomerItem(MethodView):
         """Balances, rewards and the latest ledger rows of one customer (Shopify id)."""
         with database().unit_of_work() as session:
             return jsonify(_detail(session, customer_id))
+
+
+@blp.route("/customers/<int:customer_id>/transactions")
+class CustomerLedger(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, TransactionSchema(many=True), headers=TOTAL)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Response:
+        """The customer's whole ledger, newest first, paged."""
+        with database().unit_of_work() as session:
+            page = customers_admin.ledger(session, shop_of(session), customer_id,
+                                          args["page"], args["size"])
+            return paged(presenters.transactions(list(page.items)), page.total)
 
 
 @blp.route("/customers/<int:customer_id>/adjust-points")
