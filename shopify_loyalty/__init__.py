@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
+    from shopify_loyalty.api.admin_ui import pages as admin_pages
+    from shopify_loyalty.api.admin_ui import sign_in as admin_sign_in
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
 
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
                       admin_dashboard.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    app.register_blueprint(admin_pages.blp)
+    app.register_blueprint(admin_sign_in.blp)
     app.register_blueprint(webhooks.blp)
 
     register_error_handlers(app)

@@ -1,4 +1,4 @@
-"""merchant admin: the dashboard's covering indexes.
+"""merchant admin: sessions of the standalone admin, and the dashboard's covering indexes.
 
 Revision ID: 0012
 Revises: 0007
@@ -7,12 +7,15 @@ Create Date: 2026-12-01 15:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # (index, table, columns, columns carried in the index on PostgreSQL for index-only scans)
 INDEXES = (
@@ -26,6 +29,21 @@ INDEXES = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "admin_sessions",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("shop_id", ID, nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"],
+                                name=op.f("fk_admin_sessions_shop_id_shops"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_admin_sessions_token_hash")),
+    )
+    op.create_index(op.f("ix_admin_sessions_shop_id_expires_at"), "admin_sessions",
+                    ["shop_id", "expires_at"])
     for name, table, columns, included in INDEXES:
         op.create_index(op.f(name), table, columns, postgresql_include=included)
 
@@ -33,3 +51,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _columns, _included in reversed(INDEXES):
         op.drop_index(op.f(name), table_name=table)
+    op.drop_index(op.f("ix_admin_sessions_shop_id_expires_at"), table_name="admin_sessions")
+    op.drop_table("admin_sessions")

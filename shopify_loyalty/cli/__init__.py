@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from shopify_loyalty.cli import (
+    admin_link,
     api_keys,
     db,
     earn_rules,
@@ -22,5 +23,6 @@ def register_commands(app: Flask) -> None:
     for group in (db.db, shops.shops, rules.redeem_rules, points.points, tokens.customer_token,
                   api_keys.api_keys):
         app.cli.add_command(group)
-    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs):
+    for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
+                  admin_link.admin_link):
         app.cli.add_command(group)
