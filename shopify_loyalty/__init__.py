@@ -81,12 +81,15 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         webhooks,
     )
     from shopify_loyalty.api.admin import customers as admin_customers
+    from shopify_loyalty.api.admin import dashboard as admin_dashboard
     from shopify_loyalty.api.admin import exports as admin_exports
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import referrals as admin_referrals
     from shopify_loyalty.api.admin import rewards as admin_rewards
     from shopify_loyalty.api.admin import shop as admin_shop
     from shopify_loyalty.api.admin import tiers as admin_tiers
+    from shopify_loyalty.api.admin_ui import pages as admin_pages
+    from shopify_loyalty.api.admin_ui import sign_in as admin_sign_in
     from shopify_loyalty.api.context import proxy_name
     from shopify_loyalty.api.single_use import single_use_for
     from shopify_loyalty.services.shops import tokens as shop_tokens
@@ -107,7 +110,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
-                      admin_tiers.blp):
+                      admin_tiers.blp, admin_dashboard.blp):
         api.register_blueprint(blueprint)
     for blueprint in (storefront_earning.blp, referrals.blp, admin_referrals.blp):
         api.register_blueprint(blueprint)
@@ -117,6 +120,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
                                url_prefix="/proxy/cp/api")
     app.register_blueprint(health.blp)
     app.register_blueprint(observe.blp)
+    app.register_blueprint(admin_pages.blp)
+    app.register_blueprint(admin_sign_in.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(referrals.links)
 

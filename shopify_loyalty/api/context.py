@@ -3,6 +3,7 @@ the embedded admin of a shop, or a shop's external API key)."""
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import current_app, g, request
@@ -10,9 +11,9 @@ from sqlalchemy import select
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
-from shopify_loyalty.errors import UnauthorizedError
-from shopify_loyalty.models import Shop
-from shopify_loyalty.services.shops import api_keys, installation
+from shopify_loyalty.errors import ForbiddenError, UnauthorizedError
+from shopify_loyalty.models import AdminSession, Shop
+from shopify_loyalty.services.shops import admin_sessions, api_keys, installation
 from shopify_loyalty.shopify import oauth
 from shopify_loyalty.shopify.app_proxy import ProxyRequest, ProxySignatureError, verify_proxy_query
 from shopify_loyalty.shopify.auth import (
@@ -21,6 +22,12 @@ from shopify_loyalty.shopify.auth import (
     decode_admin_token,
     decode_customer_token,
 )
+
+# The standalone admin's session cookie (api.admin_ui.sign_in sets it) and the header its
+# page sends the CSRF token in.
+ADMIN_COOKIE = "loyalty_admin"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def database() -> Database:
@@ -100,14 +107,57 @@ def bearer_token() -> str:
 
 
 def admin_shop_id() -> int:
+    """The admin's shop: from the App Bridge session token (``Authorization: Bearer``), or,
+    in the standalone admin of a self-hosted shop, from its session cookie.
+
+    Raises UnauthorizedError, ForbiddenError (a cookie call without its CSRF token),
+    ShopifyUnavailableError.
+    """
+    if "admin_shop_id" in g:
+        return int(g.admin_shop_id)
+    if "Authorization" not in request.headers and ADMIN_COOKIE in request.cookies:
+        shop_id = _shop_from_admin_cookie()
+    else:
+        shop_id = _shop_from_session_token()
+    g.admin_shop_id = shop_id
+    return shop_id
+
+
+def admin_cookie_session() -> AdminSession | None:
+    """The live standalone-admin session of this request's cookie, if any."""
+    token = request.cookies.get(ADMIN_COOKIE)
+    if not token:
+        return None
+    with database().unit_of_work() as session:
+        try:
+            row = admin_sessions.session_for(session, token, utcnow())
+        except UnauthorizedError:
+            return None
+        session.expunge(row)
+        return row
+
+
+def _shop_from_admin_cookie() -> int:
+    """A cookie travels with any request the browser makes, so every call that changes
+    something must also carry the page's CSRF token (SameSite=Lax stops most cross-site
+    posts already; the token stops the rest)."""
+    with database().unit_of_work() as session:
+        row = admin_sessions.session_for(session, request.cookies[ADMIN_COOKIE], utcnow())
+        shop_id, csrf = row.shop_id, row.csrf_token
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf.encode()):
+            raise ForbiddenError(f"Send the page's CSRF token as '{CSRF_HEADER}'.")
+    return shop_id
+
+
+def _shop_from_session_token() -> int:
     """The embedded admin's shop, from its App Bridge session token.
 
     A shop with no usable stored token gets one by token exchange on this first request
     (https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/token-exchange).
     Raises UnauthorizedError, ShopifyUnavailableError.
     """
-    if "admin_shop_id" in g:
-        return int(g.admin_shop_id)
     token = bearer_token()
     config = settings()
     try:
@@ -128,7 +178,6 @@ def admin_shop_id() -> int:
             )
         except oauth.TokenRefusedError as exc:
             raise UnauthorizedError("Shopify refused the session token.") from exc
-    g.admin_shop_id = shop_id
     return shop_id
 
 

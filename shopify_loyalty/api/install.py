@@ -7,9 +7,7 @@ https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/a
 
 from __future__ import annotations
 
-from html import escape
-
-from flask import Response, current_app, redirect, request
+from flask import current_app, redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
@@ -21,7 +19,7 @@ from shopify_loyalty.api.single_use import SingleUse
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import LoyaltyError, UnauthorizedError
 from shopify_loyalty.services.shops import installation
-from shopify_loyalty.shopify import oauth
+from shopify_loyalty.shopify import embedded, oauth
 
 blp = Blueprint("install", __name__, description="OAuth install of the app on a shop.")
 
@@ -74,7 +72,7 @@ class Auth(MethodView):
 
 @blp.route("/auth/callback")
 class AuthCallback(MethodView):
-    @blp.response(302, description="Redirect to the installed page")
+    @blp.response(302, description="Redirect to the app's page in the Shopify admin")
     @blp.alt_response(400, schema=ErrorSchema)
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(502, schema=ErrorSchema)
@@ -102,17 +100,4 @@ class AuthCallback(MethodView):
             )
         except oauth.TokenRefusedError as exc:
             raise InvalidInstallRequestError("Shopify refused the authorization code.") from exc
-        return redirect(f"/auth/installed?shop={domain}")
-
-
-@blp.route("/auth/installed")
-class Installed(MethodView):
-    @blp.arguments(AuthArgsSchema, location="query")
-    @blp.response(200, description="A short HTML page")
-    def get(self, args: dict[str, str]) -> Response:
-        """Where the merchant lands after installing."""
-        domain = escape(_shop_domain(args["shop"]))
-        page = (f"<!doctype html><title>Loyalty installed</title>"
-                f"<h1>Loyalty is installed on {domain}</h1>"
-                f"<p>Configure your program from the app in your Shopify admin.</p>")
-        return Response(page, mimetype="text/html")
+        return redirect(embedded.app_url(domain, params.get("host"), config.shopify_api_key))

@@ -1,5 +1,6 @@
-"""Single-use marks for OAuth state nonces: Redis ``SET NX EX`` across processes, or a
-process-local table when ``REDIS_URL`` is unset (a first run is one process)."""
+"""Single-use marks (OAuth state nonces, the admin's one-time sign-in links): Redis
+``SET NX EX`` across processes, or a process-local table when ``REDIS_URL`` is unset (a
+first run is one process)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shopify_loyalty.errors import LoyaltyError
 class SingleUseUnavailableError(LoyaltyError):
     status = 503
     code = "service_unavailable"
-    message = "Cannot check the install request right now; try again."
+    message = "Cannot check this one-time request right now; try again."
 
 
 class SingleUse(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from shopify_loyalty.cli import (
+    admin_link,
     api_keys,
     db,
     earn_rules,
@@ -26,5 +27,5 @@ def register_commands(app: Flask) -> None:
                   api_keys.api_keys):
         app.cli.add_command(group)
     for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
-                  ledger.ledger, referrals.referrals, tiers.tiers):
+                  ledger.ledger, referrals.referrals, tiers.tiers, admin_link.admin_link):
         app.cli.add_command(group)

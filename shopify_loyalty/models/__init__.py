@@ -1,5 +1,6 @@
 """The ORM model, one module per aggregate. Every table carries ``shop_id``."""
 
+from shopify_loyalty.models.admin_session import AdminSession
 from shopify_loyalty.models.customer import Customer, CustomerStatus
 from shopify_loyalty.models.data_export import DataExport
 from shopify_loyalty.models.event import LoyaltyEvent
@@ -21,6 +22,7 @@ from shopify_loyalty.models.tier import TierMetric, TierPeriod, TierProgressDay,
 from shopify_loyalty.models.webhook import WebhookEvent, WebhookStatus
 
 __all__ = [
+    "AdminSession",
     "ApiKey",
     "Customer",
     "CustomerStatus",

@@ -49,6 +49,9 @@ class Customer(Base):
         Index("ix_customers_tier_review", "vip_tier_expires_at", "shop_id",
               postgresql_where=text("vip_tier_id IS NOT NULL"),
               sqlite_where=text("vip_tier_id IS NOT NULL")),
+        # The dashboard's sums by status read this index only (migration 0012).
+        Index(None, "shop_id", "status", postgresql_include=[
+            "available_points", "pending_points", "credited_points", "spent_points"]),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

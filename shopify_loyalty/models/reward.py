@@ -38,6 +38,8 @@ class Reward(Base):
         Index(None, "shop_id", "discount_code", unique=True),
         Index(None, "customer_id", "status", "id"),
         Index(None, "fulfillment_status", "created_at"),
+        # The dashboard's rewards by status and rule (migration 0012).
+        Index(None, "shop_id", "status", "redeem_rule_id", postgresql_include=["points"]),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -15,6 +15,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "referral_weekly_cap": 10,
     "tier_metric": "SPENT",
     "tier_period": "LIFETIME",
+    "point_value": None,  # None: the best rate of the active rules (services.customers.dashboard)
 }
 
 

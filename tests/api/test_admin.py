@@ -199,9 +199,27 @@ def test_settings(client: FlaskClient, headers: dict[str, str]) -> None:
                            json={"codePrefix": "vip-", "exclusionTags": ["staff"]})
     assert changed.json == {**client.get("/api/admin/settings", headers=headers).json,
                             "codePrefix": "VIP-", "exclusionTags": ["staff"], "earnOn": "paid"}
-    assert {"tierMetric": "SPENT", "tierPeriod": "LIFETIME"}.items() <= changed.json.items()
+    assert {"tierMetric": "SPENT", "tierPeriod": "LIFETIME",
+            "pointValue": None}.items() <= changed.json.items()
     assert client.patch("/api/admin/settings", headers=headers,
                         json={"codePrefix": "bad prefix!"}).status_code == 422
+
+
+def test_the_point_value_is_a_decimal_string_and_null_puts_it_back(
+    client: FlaskClient, headers: dict[str, str]
+) -> None:
+    def patch(value: Any) -> Any:
+        return client.patch("/api/admin/settings", headers=headers, json={"pointValue": value})
+
+    assert patch("0.005").json["pointValue"] == "0.005"
+    assert patch(None).json["pointValue"] is None
+    for bad in ("-1", "abc", "NaN", 10**10):
+        response = patch(bad)
+        assert response.status_code == 422, bad
+        assert response.json["code"] == "validation_error"
+        errors = response.json["errors"]  # the schema's under "json", the service's not
+        assert "pointValue" in errors.get("json", errors), errors
+    assert client.get("/api/admin/settings", headers=headers).json["pointValue"] is None
 
 
 def test_api_keys(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -282,6 +300,7 @@ def test_every_admin_endpoint_hides_another_shops_data(
         ("patch", f"/api/admin/earn-rules/{earn.id}", {"points": 5}),
         ("post", f"/api/admin/earn-rules/{earn.id}/deactivate", None),
         ("get", "/api/admin/customers/7200", None),
+        ("get", "/api/admin/customers/7200/transactions", None),
         ("post", "/api/admin/customers/7200/adjust-points", {"points": 5, "reason": "x"}),
         ("post", "/api/admin/customers/7200/exclude", None),
         ("post", "/api/admin/customers/7200/include", None),
@@ -295,5 +314,6 @@ def test_every_admin_endpoint_hides_another_shops_data(
     for path in ("/api/admin/redeem-rules", "/api/admin/earn-rules", "/api/admin/customers",
                  "/api/admin/rewards", "/api/admin/api-keys"):
         assert client.get(path, headers=intruder).json == [], path
+    assert client.get("/api/admin/shop", headers=intruder).json["domain"] == other_shop.domain
     session.expire_all()
     assert session.get_one(Reward, reward.id).status.value == "UNUSED"

@@ -14,7 +14,8 @@ from sqlalchemy import inspect
 
 from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.config import Settings
-from tests.conftest import auth
+from shopify_loyalty.shopify.auth import issue_admin_token
+from tests.conftest import API_KEY, auth
 from tests.fake_shopify import FakeShopify
 
 
@@ -55,6 +56,15 @@ def test_migrations_run_on_sqlite_and_a_redemption_completes(
         rewards = app.test_client().get("/loyalty/cp/api/rewards", headers=auth(domain, 7)).json
         assert rewards[0]["fulfillmentStatus"] == "DONE"
         assert rewards[0]["discountCodeId"] in shopify.codes.values()
+
+    # The dashboard's queries run on SQLite too (its UTC days, its UNION ALL).
+    token = issue_admin_token(domain, api_key=API_KEY, secret=settings.shopify_api_secret)
+    board = app.test_client().get("/api/admin/dashboard",
+                                  headers={"Authorization": f"Bearer {token}"}).json
+    assert (board["members"], board["pointsOutstanding"], board["pointValue"]) == (
+        1, 600, "0.025")
+    assert board["days"][-1]["redeemed"] == 400
+    assert board["topRewards"][0]["name"] == "Ten off"
 
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

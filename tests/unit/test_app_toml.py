@@ -15,6 +15,7 @@ def test_the_app_toml_matches_the_code() -> None:
     config = tomllib.loads(TOML.read_text())
     assert config["access_scopes"]["scopes"] == DEFAULT_SCOPES
     assert config["auth"]["redirect_urls"][0].endswith("/auth/callback")
+    assert config["application_url"].endswith("/app") and config["embedded"] is True
     subscriptions = config["webhooks"]["subscriptions"]
     topics = [t for s in subscriptions for t in s.get("topics", [])]
     compliance = [t for s in subscriptions for t in s.get("compliance_topics", [])]

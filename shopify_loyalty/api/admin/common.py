@@ -1,4 +1,4 @@
-"""What every admin view shares: the shop from the session token, and JSON answers."""
+"""What every admin view shares: the signed-in shop, and JSON answers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ TOTAL = {"X-Total-Count": {"description": "Total rows", "schema": {"type": "inte
 
 
 def authenticate() -> None:
-    """Every admin request names its shop by session token (token exchange on first use)."""
+    """Every admin request names its shop: by App Bridge session token (token exchange on
+    first use), or by the standalone admin's session cookie (with CSRF on changes)."""
     admin_shop_id()
 
 

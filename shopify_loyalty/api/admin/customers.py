@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shopify_loyalty.api import presenters
 from shopify_loyalty.api.admin import presenters as admin_presenters
 from shopify_loyalty.api.admin.common import TOTAL, authenticate, paged, shop_of
 from shopify_loyalty.api.admin.schemas import (
@@ -18,7 +19,7 @@ from shopify_loyalty.api.admin.schemas import (
 )
 from shopify_loyalty.api.context import database
 from shopify_loyalty.api.earning_schemas import DobChangeSchema
-from shopify_loyalty.api.schemas import ErrorSchema
+from shopify_loyalty.api.schemas import ErrorSchema, PageArgsSchema, TransactionSchema
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.services.customers import actions, adjustments
 from shopify_loyalty.services.customers import admin as customers_admin
@@ -73,6 +74,19 @@ class CustomerItem(MethodView):
             customer = customers_admin.known_customer(session, shop_of(session), customer_id)
             actions.change_dob(customer, body["dob"], utcnow())
             return jsonify(_detail(session, customer_id))
+
+
+@blp.route("/customers/<int:customer_id>/transactions")
+class CustomerLedger(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, TransactionSchema(many=True), headers=TOTAL)
+    @blp.alt_response(404, schema=ErrorSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Response:
+        """The customer's whole ledger, newest first, paged."""
+        with database().unit_of_work() as session:
+            page = customers_admin.ledger(session, shop_of(session), customer_id,
+                                          args["page"], args["size"])
+            return paged(presenters.transactions(list(page.items)), page.total)
 
 
 @blp.route("/customers/<int:customer_id>/adjust-points")

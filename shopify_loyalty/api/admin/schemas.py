@@ -138,25 +138,35 @@ class AdjustPointsSchema(Schema):
 
 
 def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
-    """The API field of a setting; the service checks the value in full (bounds, patterns)."""
+    """The API field of a setting; the service checks the value in full (bounds, patterns).
+
+    Its help and kind go into the OpenAPI spec, so the admin pages build the settings form
+    from it (admin_ui/static/admin/views/settings.js).
+    """
+    options: dict[str, Any] = {
+        "allow_none": setting.default is None,
+        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value},
+    }
     kind = setting.kind
     if kind is shop_settings.Kind.TAGS:
         return fields.List(fields.String(validate=validate.Length(max=255)),
-                           validate=validate.Length(max=shop_settings.MAX_TAGS))
+                           validate=validate.Length(max=shop_settings.MAX_TAGS), **options)
     if kind is shop_settings.Kind.CHOICE:
-        return fields.String(validate=validate.OneOf(setting.choices))
+        return fields.String(validate=validate.OneOf(setting.choices), **options)
     if kind is shop_settings.Kind.WHOLE:
-        return fields.Integer(strict=True, validate=validate.Range(setting.low, setting.high))
+        return fields.Integer(strict=True, validate=validate.Range(setting.low, setting.high),
+                              **options)
     if kind is shop_settings.Kind.DAYS:
         return fields.List(fields.Integer(strict=True,
                                           validate=validate.Range(setting.low, setting.high)),
-                           validate=validate.Length(max=shop_settings.MAX_DAYS_LIST))
+                           validate=validate.Length(max=shop_settings.MAX_DAYS_LIST), **options)
     if kind is shop_settings.Kind.SWITCH:
-        return fields.Boolean()
+        return fields.Boolean(**options)
     if kind is shop_settings.Kind.MONEY:
-        return fields.Decimal(as_string=True, places=None,
-                              validate=validate.Range(min=Decimal("0")))
-    return fields.String(validate=validate.Length(max=255))
+        # A decimal string, so that 0.005 stays exact; bounds checked by the service.
+        options["metadata"].update(type="string", format="decimal")
+        return fields.Decimal(as_string=True, places=None, allow_nan=False, **options)
+    return fields.String(validate=validate.Length(max=255), **options)
 
 
 # One field per setting of services.program.settings, under its API name.
@@ -164,6 +174,12 @@ SettingsSchema = Schema.from_dict(
     {setting.api: _setting_field(setting) for setting in shop_settings.SETTINGS},
     name="SettingsSchema",
 )
+
+
+class ShopSchema(Schema):
+    domain = fields.String()
+    name = fields.String(allow_none=True)
+    currency = fields.String()
 
 
 class ApiKeySchema(Schema):

@@ -1,4 +1,4 @@
-"""The embedded admin API's shop settings and external API keys (``/api/admin``)."""
+"""The embedded admin API's shop, its settings and its external API keys (``/api/admin``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shopify_loyalty.api.admin.schemas import (
     ApiKeyCreateSchema,
     ApiKeySchema,
     SettingsSchema,
+    ShopSchema,
 )
 from shopify_loyalty.api.context import database
 from shopify_loyalty.api.schemas import ErrorSchema
@@ -29,6 +30,17 @@ blp.before_request(authenticate)
 
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
     return {shop_settings.BY_KEY[key].api: value for key, value in values.items()}
+
+
+@blp.route("/shop")
+class ShopItem(MethodView):
+    @blp.response(200, ShopSchema)
+    def get(self) -> Response:
+        """The signed-in shop: its domain, name and currency."""
+        with database().unit_of_work() as session:
+            shop = shop_of(session)
+            return json_response(ShopSchema().dump(
+                {"domain": shop.domain, "name": shop.name, "currency": shop.currency}))
 
 
 @blp.route("/settings")

@@ -85,6 +85,13 @@ def detail(session: Session, shop: Shop, shopify_customer_id: int) -> CustomerDe
     return CustomerDetail(customer, info.rewards, rows)
 
 
+def ledger(session: Session, shop: Shop, shopify_customer_id: int, page: int,
+           size: int) -> Page[PointTransaction]:
+    """One page of the customer's ledger, newest first. Raises NotFoundError."""
+    return portal.ledger_page(session, known_customer(session, shop, shopify_customer_id),
+                              page, size)
+
+
 def set_excluded(session: Session, shop: Shop, shopify_customer_id: int,
                  excluded: bool) -> Customer:
     """EXCLUDED customers neither earn nor redeem. Raises NotFoundError, ConflictError

@@ -57,7 +57,7 @@ def _rule_errors(spec: RedeemRuleSpec) -> dict[str, list[str]]:
     kind = spec.kind
     need("name", bool(spec.name.strip()), "Required.")
     variable = kind is RedeemRuleKind.VARIABLE_AMOUNT
-    need("points", variable or (spec.points_cost or 0) > 0, "A positive points cost.")
+    need("pointsCost", variable or (spec.points_cost or 0) > 0, "A positive points cost.")
     if kind in (RedeemRuleKind.FIXED_AMOUNT, RedeemRuleKind.STORE_CREDIT):
         need("value", spec.value is not None and spec.value > 0, "A positive amount.")
     if kind is RedeemRuleKind.PERCENTAGE:
@@ -78,8 +78,9 @@ def _rule_errors(spec: RedeemRuleSpec) -> dict[str, list[str]]:
          "Give both a count and an interval, or neither.")
     need("combinesWith", set(spec.combines_with) <= set(COMBINES_WITH),
          f"Any of {', '.join(COMBINES_WITH)}.")
-    for name in ("variant_ids", "product_ids", "collection_ids"):
-        need(name, all(isinstance(i, int) and i > 0 for i in getattr(spec, name)), "Shopify ids.")
+    for name, ids in (("variantIds", spec.variant_ids), ("productIds", spec.product_ids),
+                      ("collectionIds", spec.collection_ids)):
+        need(name, all(isinstance(i, int) and i > 0 for i in ids), "Shopify ids.")
     return errors
 
 

@@ -75,6 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tier_period", "tierPeriod", Kind.CHOICE,
             "Over which time VIP tier progress counts, and how long a tier is kept.",
             choices=tuple(p.value for p in TierPeriod)),
+    Setting("point_value", "pointValue", Kind.MONEY,
+            "What one point is worth in the shop's currency, for the dashboard; empty: the "
+            "best rate among the active amount-off, store-credit and variable rules."),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}
@@ -86,16 +89,18 @@ def settings_of(shop: Shop) -> dict[str, Any]:
 
 
 def update_settings(shop: Shop, **changes: Any) -> dict[str, Any]:
-    """Change the given settings (storage keys; None leaves one as it is) and return them all.
+    """Change the given settings (storage keys) and return them all; None puts a setting
+    back to its default (the API accepts null only for settings whose default is empty).
 
     Raises ValidationError, with the errors under the API names; nothing is changed then.
     """
     errors: dict[str, list[str]] = {}
     stored = dict(shop.settings or {})
     for key, value in changes.items():
-        if value is None:
-            continue
         setting = BY_KEY[key]
+        if value is None:
+            stored.pop(key, None)
+            continue
         try:
             stored[key] = _valid(setting, value)
         except ValueError as exc:
@@ -140,8 +145,8 @@ def _valid(setting: Setting, value: Any) -> Any:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValueError("A decimal amount.") from exc
-    if not amount.is_finite() or amount < 0:
-        raise ValueError("A decimal amount, not negative.")
+    if not amount.is_finite() or not 0 <= amount <= setting.high:
+        raise ValueError(f"A decimal amount from 0 to {setting.high}.")
     return str(amount)
 
 
