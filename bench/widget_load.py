@@ -13,6 +13,7 @@ the confirmation's *Redeem* to the new code on screen.
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import threading
 import time
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=30)
     parser.add_argument("--redemptions", type=int, default=20)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
     fresh_database()
     seed(BENCH_DATABASE_URL)
     secret = Settings.from_env().shopify_api_secret

@@ -761,6 +761,11 @@
         widget.returnFocus.focus();
       }
     });
+    widget.dialog.addEventListener('cancel', (event) => {
+      if (widget.dialog.hasAttribute('aria-busy')) {
+        event.preventDefault(); // Escape while redeeming would hide the answer
+      }
+    });
     widget.dialog.addEventListener('click', (event) => {
       if (event.target === widget.dialog && !widget.dialog.hasAttribute('aria-busy')) {
         widget.dialog.close(); // a click on the backdrop
