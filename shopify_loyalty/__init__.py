@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from shopify_loyalty.api.ratelimit import init_limiter, limit_earning
 
     limiter = init_limiter(app, settings, storefront.blp, external.blp)
-    limit_earning(limiter, storefront_earning.blp, referrals.blp)
+    limit_earning(limiter, storefront_earning.blp, referrals.blp, referrals.proxy_blp)
     api = LoyaltyApi(app)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     for blueprint in (storefront.blp, storefront_earning.blp):
         app.register_blueprint(blueprint, name=proxy_name(blueprint.name),
                                url_prefix="/proxy/cp/api")
+    app.register_blueprint(referrals.proxy_blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(observe.blp)
     app.register_blueprint(admin_pages.blp)

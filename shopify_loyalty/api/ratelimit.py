@@ -15,7 +15,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
-from shopify_loyalty.api.context import customer_claims
+from shopify_loyalty.api.context import PROXY_PREFIX, customer_claims, proxy_request
 from shopify_loyalty.config import Settings
 from shopify_loyalty.errors import UnauthorizedError
 
@@ -46,8 +46,29 @@ def api_key_key() -> str:
 
 def referral_code_key() -> str:
     args = request.view_args or {}
-    shop, code = str(args.get("shop_domain", "")).lower(), str(args.get("code", "")).upper()
-    return f"claims-of:{shop}:{code}"
+    code = str(args.get("code", "")).upper()
+    return f"claims-of:{_claim_shop(args)}:{code}"
+
+
+def _claim_shop(args: dict[str, object]) -> str:
+    if "shop_domain" in args:
+        return str(args["shop_domain"]).lower()
+    try:  # behind the app proxy the shop is the signed one; an unsigned call is refused later
+        return proxy_request().shop_domain
+    except UnauthorizedError:
+        return "unsigned"
+
+
+def claimant_address() -> str:
+    """The friend's address. Behind Shopify's app proxy every request comes from Shopify's
+    servers, which pass the visitor's address in ``X-Forwarded-For``
+    (https://shopify.dev/docs/apps/build/online-store/app-proxies/authenticate-app-proxies):
+    keyed on Shopify's own address, one shop's guests would share ten claims an hour."""
+    if (request.blueprint or "").startswith(PROXY_PREFIX):
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return get_remote_address()
 
 
 def init_limiter(app: Flask, settings: Settings, storefront: Blueprint,
@@ -70,10 +91,14 @@ def init_limiter(app: Flask, settings: Settings, storefront: Blueprint,
     return limiter
 
 
-def limit_earning(limiter: Limiter, storefront_earning: Blueprint, claims: Blueprint) -> None:
-    """The storefront's limit on its earning part, and the claim's two limits."""
+def limit_earning(limiter: Limiter, storefront_earning: Blueprint,
+                  *claims: Blueprint) -> None:
+    """The storefront's limit on its earning part, and the claims' two limits (the public
+    claim and its app proxy twin)."""
     limiter.limit(STOREFRONT_LIMIT, key_func=customer_key)(storefront_earning)
-    # POST only: a browser's CORS preflight before each claim must not count as a claim.
-    limiter.limit(CLAIM_LIMIT_PER_ADDRESS, methods=["POST"],
-                  key_func=lambda: f"claims-from:{get_remote_address()}")(claims)
-    limiter.limit(CLAIM_LIMIT_PER_CODE, methods=["POST"], key_func=referral_code_key)(claims)
+    for blueprint in claims:
+        # POST only: a browser's CORS preflight before each claim must not count as a claim.
+        limiter.limit(CLAIM_LIMIT_PER_ADDRESS, methods=["POST"],
+                      key_func=lambda: f"claims-from:{claimant_address()}")(blueprint)
+        limiter.limit(CLAIM_LIMIT_PER_CODE, methods=["POST"],
+                      key_func=referral_code_key)(blueprint)

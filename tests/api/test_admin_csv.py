@@ -53,7 +53,7 @@ def test_import_good_bad_and_repeated_rows(client: FlaskClient, session: Session
 def test_a_file_without_the_columns_is_422(client: FlaskClient, session: Session) -> None:
     shop = factories.shop(session, access_token_enc="x", settings={})
     session.commit()
-    for data in ("", "name,balance\nx,1\n", b"\xff\xfe\x00bad"):
+    for data in ("", "name,balance\nx,1\n", b"\xff\xfe\x00bad", "customerId\r,points\n"):
         response = client.post("/api/admin/imports/balances", headers=admin(shop.domain),
                                data=data)
         assert response.status_code == 422

@@ -24,6 +24,7 @@ from shopify_loyalty.shopify.app_proxy import (
 )
 from tests import factories
 from tests.conftest import API_SECRET, OLD_SECRET
+from tests.integration.referral_setup import referral_rule, referrals, referrer
 
 
 def proxied(path: str, shop: str, customer: int | str | None = 1001,
@@ -126,3 +127,57 @@ def test_verify_refuses_a_shop_that_is_not_a_shop() -> None:
     signed = [*params, ("signature", [sign_proxy_query(params, API_SECRET)])]
     with pytest.raises(ProxySignatureError, match="names no shop"):
         verify_proxy_query(signed, [API_SECRET], time.time())
+
+
+def test_a_guest_claims_a_referral_through_the_proxy_in_the_signed_shop(
+    client: FlaskClient, session: Session, shop: Shop,
+) -> None:
+    referral_rule(session, shop, value="10.00")
+    code = referrer(session, shop).referral_code
+    other = factories.shop(session)
+    session.commit()
+    url = proxied(f"referrals/{code}/claim", shop.domain, customer=None)
+    answer = client.post(url, json={"email": "friend@example.org"})
+    assert answer.status_code == 200, answer.json
+    assert (answer.json["kind"], answer.json["value"]) == ("FIXED_AMOUNT", 10.0)
+    assert [r.friend_email for r in referrals(session, shop)] == ["friend@example.org"]
+    # The code names no referrer in the shop Shopify signed for: as if it did not exist.
+    elsewhere = client.post(proxied(f"referrals/{code}/claim", other.domain, customer=None),
+                            json={"email": "someone@example.org"})
+    assert elsewhere.status_code == 404 and elsewhere.json["code"] == "referral_not_found"
+    again = client.post(proxied(f"referrals/{code}/claim", shop.domain),
+                        json={"email": "friend@example.org"})
+    assert again.status_code == 422 and again.json["code"] == "referral_not_allowed"
+
+
+def test_an_unsigned_or_bad_referral_claim_through_the_proxy_is_refused(
+    client: FlaskClient, session: Session, shop: Shop,
+) -> None:
+    referral_rule(session, shop)
+    code = referrer(session, shop).referral_code
+    unsigned = client.post(f"/proxy/referrals/{code}/claim?shop={shop.domain}",
+                           json={"email": "friend@example.org"})
+    assert unsigned.status_code == 401 and unsigned.json["code"] == "unauthorized"
+    bad = client.post(proxied(f"referrals/{code}/claim", shop.domain), json={"email": "x"})
+    assert bad.status_code == 422 and bad.json["code"] == "validation_error"
+    assert referrals(session, shop) == []
+
+
+def test_proxied_claims_are_limited_per_visitor_address_and_per_code(
+    make_app: Callable[[Settings], Flask], settings: Settings,
+) -> None:
+    """Every proxied request comes from Shopify: the visitor is Shopify's X-Forwarded-For."""
+    client = make_app(dataclasses.replace(settings, ratelimit_enabled=True)).test_client()
+    domain = "proxy-limits.myshopify.com"
+
+    def post(code: str, visitor: str) -> int:
+        return client.post(proxied(f"referrals/{code}/claim", domain, customer=None),
+                           json={"email": "friend@example.org"},
+                           headers={"X-Forwarded-For": visitor},
+                           environ_base={"REMOTE_ADDR": "23.227.38.1"}).status_code
+
+    # No such shop: every answer is a 404 until a limit answers 429.
+    assert [post(f"CODE{n:04d}", "203.0.113.7") for n in range(11)] == [404] * 10 + [429]
+    assert post("CODE9999", "203.0.113.8") == 404  # another visitor, through the same Shopify
+    by_code = [post("SAMECODE", f"198.51.{n // 250}.{n % 250}") for n in range(51)]
+    assert by_code == [404] * 50 + [429]

@@ -1,5 +1,8 @@
-"""A real browser on the admin pages: the app served by a real HTTP server in a thread,
-against the test database with committed data, and Debian's Chromium driven by Playwright.
+"""A real browser on the admin pages and the storefront widget: the app served by a real HTTP
+server in a thread, against the test database with committed data, and Debian's Chromium
+driven by Playwright. The widget's pages come from a storefront stand-in (bench/widget_dev.py)
+in a second server thread, which renders the theme app extension's Liquid and forwards
+``/apps/loyalty/*`` to the app's ``/proxy/*`` signed as Shopify's app proxy signs.
 
 Chromium comes from the system (``/usr/bin/chromium``; ``.ci/run`` installs Debian's
 package), never from ``playwright install``, which downloads. Shopify is faked at the HTTP
@@ -23,6 +26,7 @@ from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from werkzeug.serving import make_server
 
+from bench.widget_dev import StoreFront
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.models import LedgerKind, RedeemRuleKind, Shop
@@ -105,10 +109,25 @@ def seeded(committed_db: Database, shopify: FakeShopify) -> Seeded:
 
 @pytest.fixture
 def live_server(app: Flask, committed_db: Database) -> Iterator[str]:
+    server, thread, base = serve(app)
+    yield base
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def serve(app: Any) -> tuple[Any, threading.Thread, str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture
+def storefront(live_server: str) -> Iterator[tuple[StoreFront, str]]:
+    """The shop's storefront (the stand-in) and its base URL; tests set its blocks."""
+    store = StoreFront(live_server, SHOP, API_SECRET)
+    server, thread, base = serve(store)
+    yield store, base
     server.shutdown()
     thread.join(timeout=5)
 

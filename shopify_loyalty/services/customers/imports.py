@@ -50,7 +50,9 @@ def _already(session: Session, shop: Shop, customer_id: int) -> bool:
 
 def import_balances(session: Session, shop: Shop, text: str) -> ImportReport:
     """Raises ValidationError when the file itself is unusable (no header, too many rows)."""
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": the csv module reads a bare \r as a line end, as the csv docs ask, instead of
+    # refusing the whole file with csv.Error (a 500).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or any(c not in reader.fieldnames for c in REQUIRED):
         raise ValidationError(errors={"file": [f"A CSV with columns {', '.join(REQUIRED)}."]})
     report = ImportReport()
