@@ -3,6 +3,7 @@
 from shopify_loyalty.models.customer import Customer, CustomerStatus
 from shopify_loyalty.models.data_export import DataExport
 from shopify_loyalty.models.event import LoyaltyEvent
+from shopify_loyalty.models.expiry import PointBatch, PointsReminder, ReminderRun
 from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.models.order_points import OrderPoints
@@ -34,9 +35,12 @@ __all__ = [
     "LoyaltyEvent",
     "OrderPoints",
     "OutboxMessage",
+    "PointBatch",
     "PointTransaction",
+    "PointsReminder",
     "RedeemRule",
     "RedeemRuleKind",
+    "ReminderRun",
     "Reward",
     "RewardStatus",
     "RewardType",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +41,10 @@ class Customer(Base):
         CheckConstraint("available_points >= 0", name="available_points_not_negative"),
         CheckConstraint("pending_points >= 0", name="pending_points_not_negative"),
         Index(None, "shop_id", "email"),
+        # Expiry after inactivity: customers with points, by their last activity.
+        Index("ix_customers_active_balance", "shop_id", "last_activity_at",
+              postgresql_where=text("available_points > 0"),
+              sqlite_where=text("available_points > 0")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -65,6 +70,9 @@ class Customer(Base):
     referred_completed: Mapped[int] = mapped_column(default=0)
     rewarded_for: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     signup_rewarded: Mapped[bool] = mapped_column(default=False)
+    # The last earning, redemption, positive adjustment or refund (services.points.ledger):
+    # the clock of expiry after inactivity.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Shopify's updated_at of the profile last copied (see services.customers.profiles).
     profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
