@@ -142,7 +142,8 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
                                           validate=validate.Range(setting.low, setting.high)),
                            validate=validate.Length(max=shop_settings.MAX_DAYS_LIST))
     if kind is shop_settings.Kind.SWITCH:
-        return fields.Boolean()
+        # A JSON true or false: marshmallow would also take "yes", 1 or "on".
+        return fields.Boolean(truthy={True}, falsy={False})
     if kind is shop_settings.Kind.MONEY:
         return fields.Decimal(as_string=True, places=None,
                               validate=validate.Range(min=Decimal("0")))

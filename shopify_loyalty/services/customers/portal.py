@@ -21,6 +21,7 @@ from shopify_loyalty.models import (
     VipTier,
 )
 from shopify_loyalty.services.paging import Page, page_of
+from shopify_loyalty.services.points import expiry
 from shopify_loyalty.services.rewards import redemption
 
 # The loyalty info carries the UNUSED rewards and this many of the others, so the answer
@@ -39,6 +40,7 @@ class LoyaltyInfo:
     tier: VipTier | None
     achievable_tier: VipTier | None
     rewards: Sequence[Reward]
+    points_expiring_next: expiry.Expiring | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer) -> LoyaltyInf
     achievable = next(
         (t for t in tiers if floor is None or t.min_spent_amount > floor), None
     )
-    return LoyaltyInfo(shop, customer, current, achievable, rewards)
+    return LoyaltyInfo(shop, customer, current, achievable, rewards,
+                       expiry.next_expiry(session, shop, customer))
 
 
 def ledger_page(
