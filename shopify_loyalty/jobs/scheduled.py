@@ -24,7 +24,10 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.points import expiry as points_expiry
 from shopify_loyalty.services.points import pending
+from shopify_loyalty.services.rewards import expiry as rewards_expiry
+from shopify_loyalty.services.rewards import reminders
 
 JOB_BATCH = "loyalty.job_batch"
 # A job whose batches never run dry is a bug; stop a synchronous run instead of looping.
@@ -67,6 +70,27 @@ JOBS: dict[str, ScheduledJob] = {
             # Delays are counted in days: a minute late is nobody's loss, and a frequent run
             # keeps each batch small.
             60.0, pending.approve_batch, pending.APPROVAL_BATCH,
+        ),
+        # Daily, at a quiet hour: deadlines are exact instants, and points stay spendable
+        # until the first run after their deadline.
+        ScheduledJob(
+            "points-expiry",
+            "Expire points past their deadline (the shop's points expiry policy).",
+            crontab(hour=2, minute=0), points_expiry.expire_batch, points_expiry.EXPIRY_BATCH,
+        ),
+        ScheduledJob(
+            "rewards-expiry",
+            "Expire unused rewards past their expiry date; deactivate their codes.",
+            crontab(hour=2, minute=15), rewards_expiry.expire_batch,
+            rewards_expiry.EXPIRY_BATCH,
+        ),
+        # Reminders are emails (through the merchant's tools): sent at a waking hour across
+        # the Americas and Europe rather than at night.
+        ScheduledJob(
+            "expiry-reminders",
+            "Remind customers of points and rewards about to expire (points.expiring, "
+            "reward.expiring).",
+            crontab(hour=14, minute=0), reminders.remind_batch, reminders.REMINDER_BATCH,
         ),
     )
 }
