@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.models import Customer, LoyaltyEvent, PointBatch, Shop
+from shopify_loyalty.services.customers import adjustments
 from shopify_loyalty.services.points import expiry
 from shopify_loyalty.services.rewards import attempts, fulfilment
 from shopify_loyalty.services.shops.admins import ShopAdmins
@@ -61,6 +62,22 @@ def test_points_reminders_go_out_once_per_offset(
                                            (7, 1200, deadline.isoformat())]
     [event] = events_of(session, customer, "points.expiring")[:1]
     assert event["customer"]["id"] == 1001 and event["availablePoints"] == 1200
+
+
+def test_a_reminder_counts_every_point_expiring_within_its_offset(
+    session: Session, db: Database, shop: Shop,
+) -> None:
+    set_policy(session, shop, "PER_EARNING", 365)
+    customer = factories.customer(session, shop, 1001)
+    for points in (100, 200, 400):
+        adjustments.adjust_points(session, shop, 1001, points, "earned")
+    age_batches(session, customer, [340, 338, 100])  # in 25 days, in 27 days, in 265 days
+    first = session.scalars(select(PointBatch.earned_at).order_by(PointBatch.id)).first()
+    assert first is not None
+    session.commit()
+    remind(db, utcnow())
+    deadline = (first + timedelta(days=365)).astimezone(UTC)
+    assert expiring(session, customer) == [(30, 300, deadline.isoformat())]
 
 
 def test_an_overtaken_offset_is_skipped_for_the_most_urgent_one(

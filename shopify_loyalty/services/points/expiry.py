@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import (
@@ -85,7 +85,8 @@ class Expiring:
 def next_expiry(session: Session, shop: Shop, customer: Customer) -> Expiring | None:
     """The customer's next deadline and the points that expire at it, or None.
 
-    Two indexed look-ups at most (the oldest live batch, then what shares its deadline).
+    Nothing to read under INACTIVITY; one indexed statement under PER_EARNING (the oldest
+    live batch, and the sum of those that share its clock).
     """
     policy = Policy.of(shop)
     if policy is None or customer.available_points <= 0:
@@ -95,12 +96,17 @@ def next_expiry(session: Session, shop: Shop, customer: Customer) -> Expiring | 
             return None
         return Expiring(customer.available_points, policy.deadline(customer.last_activity_at))
     live = (PointBatch.customer_id == customer.id, PointBatch.remaining > 0)
-    first = session.scalar(select(func.min(PointBatch.earned_at)).where(*live))
-    if first is None:
+    first = select(func.min(PointBatch.earned_at)).where(*live).scalar_subquery()
+    # Batches earned before the policy's change time share its deadline.
+    clock = first if policy.since is None else case((first > policy.since, first),
+                                                    else_=policy.since)
+    points, oldest = session.execute(
+        select(func.sum(PointBatch.remaining), func.min(PointBatch.earned_at))
+        .where(*live, PointBatch.earned_at <= clock)
+    ).one()
+    if oldest is None:
         return None
-    points = session.scalar(select(func.sum(PointBatch.remaining)).where(
-        *live, PointBatch.earned_at <= policy.clock(first)))
-    return Expiring(int(points or 0), policy.deadline(first))
+    return Expiring(int(points), policy.deadline(oldest))
 
 
 def expire_batch(session: Session, now: datetime, limit: int) -> int:

@@ -1,13 +1,16 @@
 """``points.expiring`` reminders: before a customer's next deadline, at the shop's offsets.
 
-Setting ``expiry_reminder_days`` (default 30, 7). For each customer the reminder is about the
-next deadline (services.points.expiry) and the points that expire at it. It goes out once per
-customer, offset and deadline: the row in ``points_reminders`` is inserted with ON CONFLICT DO
-NOTHING and the event is written only for a row actually inserted, so a re-run, or two runs
-at once, cannot send it twice. Only the most urgent offset that has come is sent: a deadline
-that was already 5 days away when first seen gets the 7-day reminder, not the 30-day one too
-(an offset overtaken, by a missed run or a deadline set closer than it, is skipped). A new
-deadline (points spent, more earned, the policy changed) gets its own reminders.
+Setting ``expiry_reminder_days`` (default 30, 7). A reminder is about the customer's next
+deadline (``data.expiresAt``) and, in ``data.points``, every point that expires within its
+offset ("1,200 points expire in the next 7 days, the first on …"): a batch that expires a day
+after another is in the other's reminder, rather than left to one of its own that the next
+deadline would hide. It goes out once per customer, offset and deadline: the row in
+``points_reminders`` is inserted with ON CONFLICT DO NOTHING and the event is written only
+for a row actually inserted, so a re-run, or two runs at once, cannot send it twice. Only the
+most urgent offset that has come is sent: a deadline already 5 days away when first seen gets
+the 7-day reminder, not the 30-day one too (an offset overtaken, by a missed run or a deadline
+set closer than it, is skipped). A new next deadline (points spent, the previous batch
+expired, the policy changed) gets its own reminders.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import upsert_insert
 from shopify_loyalty.models import Customer, PointBatch, PointsReminder, Shop
 from shopify_loyalty.services.events import catalog
-from shopify_loyalty.services.points.expiry import INACTIVITY, Expiring, Policy
+from shopify_loyalty.services.points.expiry import INACTIVITY, Policy
 
 
 def offset_due(offsets: Sequence[int], deadline: datetime, now: datetime) -> int | None:
@@ -57,42 +60,53 @@ def remind_customers(session: Session, shop: Shop, now: datetime, after_id: int,
     customers = session.scalars(query.order_by(Customer.id).limit(limit)).all()
     if not customers:
         return 0, after_id
-    upcoming = _next_expiries(session, policy, customers, bound)
-    _send(session, shop, offsets, now, customers, upcoming)
+    _send(session, shop, offsets, now, customers, _upcoming(session, policy, customers, bound, now))
     return len(customers), customers[-1].id
 
 
-def _next_expiries(session: Session, policy: Policy, customers: Sequence[Customer],
-                   bound: datetime) -> dict[int, Expiring]:
+def _upcoming(session: Session, policy: Policy, customers: Sequence[Customer],
+              bound: datetime, now: datetime) -> dict[int, dict[datetime, int]]:
+    """Each customer's points by deadline, for the deadlines still to come."""
     if policy.kind == INACTIVITY:
-        return {c.id: Expiring(c.available_points, policy.deadline(c.last_activity_at))
-                for c in customers if c.last_activity_at is not None}
+        return {c.id: {policy.deadline(c.last_activity_at): c.available_points}
+                for c in customers if c.last_activity_at is not None
+                and policy.deadline(c.last_activity_at) > now}
     rows = session.execute(
         select(PointBatch.customer_id, PointBatch.earned_at, PointBatch.remaining)
         .where(PointBatch.customer_id.in_([c.id for c in customers]),
                PointBatch.remaining > 0, PointBatch.earned_at <= bound)
     ).all()
-    clocks: defaultdict[int, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+    deadlines: defaultdict[int, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        clocks[row.customer_id][policy.clock(row.earned_at)] += row.remaining
-    upcoming = {}
-    for customer_id, points_by_clock in clocks.items():
-        first = min(points_by_clock)
-        upcoming[customer_id] = Expiring(points_by_clock[first], policy.deadline(first))
-    return upcoming
+        deadline = policy.deadline(row.earned_at)
+        if deadline > now:  # a passed one is the expiry job's
+            deadlines[row.customer_id][deadline] += row.remaining
+    return deadlines
+
+
+def _reminder(offsets: Sequence[int], deadlines: dict[datetime, int],
+              now: datetime) -> tuple[int, datetime, int] | None:
+    """(offset, next deadline, points expiring within the offset), or None if none is due."""
+    if not deadlines:
+        return None
+    first = min(deadlines)
+    days = offset_due(offsets, first, now)
+    if days is None:
+        return None
+    horizon = now + timedelta(days=days)
+    return days, first, sum(p for deadline, p in deadlines.items() if deadline <= horizon)
 
 
 def _send(session: Session, shop: Shop, offsets: Sequence[int], now: datetime,
-          customers: Sequence[Customer], upcoming: dict[int, Expiring]) -> None:
+          customers: Sequence[Customer], upcoming: dict[int, dict[datetime, int]]) -> None:
     values = []
     for customer in customers:
-        expiring = upcoming.get(customer.id)
-        days = offset_due(offsets, expiring.at, now) if expiring else None
-        if expiring is None or days is None or expiring.points <= 0:
+        due = _reminder(offsets, upcoming.get(customer.id, {}), now)
+        if due is None:
             continue
+        days, first, points = due
         values.append({"shop_id": shop.id, "customer_id": customer.id, "days_before": days,
-                       "expires_at": expiring.at, "points": expiring.points,
-                       "created_at": now})
+                       "expires_at": first, "points": points, "created_at": now})
     if not values:
         return
     sent = session.execute(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.models import (
@@ -57,6 +57,10 @@ def expire_batch(session: Session, now: datetime, limit: int) -> int:
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
+    if not rewards:
+        return 0
+    # Into the identity map at once, rather than one SELECT per reward.
+    session.scalars(select(Customer).where(Customer.id.in_({r.customer_id for r in rewards})))
     for reward in rewards:
         expire_reward(session, reward)
     return len(rewards)
@@ -79,9 +83,13 @@ def expire_reward(session: Session, reward: Reward) -> None:
                     ledger.Source(ledger.REWARD_SOURCE, str(reward.id)),
                     note=f"Expired unused: {reward.description}")
     if is_credit and reward.amount is not None:
-        customer.store_credit_balance = Customer.store_credit_balance - reward.amount
+        # In SQL at once: another reward of the same customer may follow in this batch.
+        session.execute(
+            update(Customer).where(Customer.id == customer.id)
+            .values(store_credit_balance=Customer.store_credit_balance - reward.amount)
+            .execution_options(synchronize_session=False)
+        )
     if reward.reward_type is RewardType.DISCOUNT_CODE and reward.discount_code_id is not None:
         outbox.enqueue(session, shop.id, outbox.DEACTIVATE_DISCOUNT, reward.id)
-    session.flush()
     catalog.emit_reward(session, customer, catalog.REWARD_EXPIRED, reward,
                         {"pointsRefunded": reward.points if refund else 0})
