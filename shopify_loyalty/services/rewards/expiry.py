@@ -59,17 +59,21 @@ def expire_batch(session: Session, now: datetime, limit: int) -> int:
     ).all()
     if not rewards:
         return 0
-    # Into the identity map at once, rather than one SELECT per reward.
-    session.scalars(select(Customer).where(Customer.id.in_({r.customer_id for r in rewards})))
-    for reward in rewards:
-        expire_reward(session, reward)
+    # Loaded at once, rather than one SELECT per reward.
+    customers = {c.id: c for c in session.scalars(
+        select(Customer).where(Customer.id.in_({r.customer_id for r in rewards})))}
+    shops = {s.id: s for s in session.scalars(
+        select(Shop).where(Shop.id.in_({r.shop_id for r in rewards})))}
+    # The rewards' changes and events are flushed together at the end, not before each
+    # outbox row's INSERT.
+    with session.no_autoflush:
+        for reward in rewards:
+            expire_reward(session, reward, shops[reward.shop_id], customers[reward.customer_id])
     return len(rewards)
 
 
-def expire_reward(session: Session, reward: Reward) -> None:
+def expire_reward(session: Session, reward: Reward, shop: Shop, customer: Customer) -> None:
     """Make a locked UNUSED reward EXPIRED, with what follows from it (module docstring)."""
-    shop = session.get_one(Shop, reward.shop_id)
-    customer = session.get_one(Customer, reward.customer_id)
     reward.status = RewardStatus.EXPIRED
     never_made = reward.fulfillment_status is FulfillmentStatus.PENDING
     is_credit = reward.reward_type is RewardType.STORE_CREDIT

@@ -17,10 +17,12 @@ requires it to be smaller, so no offset goes out twice.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_loyalty.db import upsert_insert, utcnow
 from shopify_loyalty.models import (
@@ -98,26 +100,39 @@ def remind_rewards(session: Session, shop: Shop, now: datetime, after_id: int,
         .order_by(Reward.id)
         .limit(limit)
     ).all()
+    if not rewards:
+        return 0, after_id
+    # Their customers, for the events: loaded at once and held (the identity map is weak).
+    customers = session.scalars(
+        select(Customer).where(Customer.id.in_({r.customer_id for r in rewards}))).all()
+    due: defaultdict[int, list[Reward]] = defaultdict(list)
     for reward in rewards:
         assert reward.expires_at is not None
         days = points_reminders.offset_due(offsets, reward.expires_at, now)
         if days is not None and reward.fulfillment_status is FulfillmentStatus.DONE:
-            _remind(session, reward, days, now)
-    return len(rewards), (rewards[-1].id if rewards else after_id)
+            due[days].append(reward)
+    by_id = {c.id: c for c in customers}
+    for days, group in due.items():
+        _remind(session, group, days, now, by_id)
+    return len(rewards), rewards[-1].id
 
 
-def _remind(session: Session, reward: Reward, days: int, now: datetime) -> None:
-    sent = session.execute(
+def _remind(session: Session, rewards: list[Reward], days: int, now: datetime,
+            customers: dict[int, Customer]) -> None:
+    """One conditional UPDATE for the rewards due this offset: it takes only those not yet
+    reminded at it or a smaller one, so of two runs at once each reward goes to one."""
+    sent = set(session.scalars(
         update(Reward)
-        .where(Reward.id == reward.id, Reward.status == RewardStatus.UNUSED,
+        .where(Reward.id.in_([r.id for r in rewards]), Reward.status == RewardStatus.UNUSED,
                or_(Reward.expiry_reminder_days.is_(None), Reward.expiry_reminder_days > days))
         .values(expiry_reminder_days=days, last_expiry_reminder_sent_at=now)
         .returning(Reward.id)
         .execution_options(synchronize_session=False)
-    ).first()
-    if sent is None:
-        return
-    session.refresh(reward)
-    customer = session.get_one(Customer, reward.customer_id)
-    catalog.emit_reward(session, customer, catalog.REWARD_EXPIRING, reward,
-                        {"daysBefore": days})
+    ))
+    for reward in rewards:
+        if reward.id not in sent:
+            continue
+        set_committed_value(reward, "expiry_reminder_days", days)
+        set_committed_value(reward, "last_expiry_reminder_sent_at", now)
+        catalog.emit_reward(session, customers[reward.customer_id], catalog.REWARD_EXPIRING,
+                            reward, {"daysBefore": days})
