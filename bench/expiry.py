@@ -101,8 +101,9 @@ FIX_SEQUENCES = [
 ]
 BATCHES_MATCH = """
     SELECT count(*) FROM customers c
-    WHERE c.available_points <> COALESCE(
-        (SELECT sum(remaining) FROM point_batches b WHERE b.customer_id = c.id), 0)"""
+    LEFT JOIN (SELECT customer_id, sum(remaining) AS left_over FROM point_batches
+               GROUP BY customer_id) b ON b.customer_id = c.id
+    WHERE c.available_points <> COALESCE(b.left_over, 0)"""
 
 
 def seed(customers: int, rewards: int) -> None:

@@ -4,8 +4,8 @@ Packages depend downwards only (an upper one may import a lower one, never the r
 
     orders      webhooks and what orders do: earning, reversals
     customers   enrolment, profiles, portal reads, adjustments, imports, privacy
-    rewards     redemption, codes, fulfilment in Shopify, usage, refunds
-    points      the ledger, pending points, exports
+    rewards     redemption, codes, fulfilment in Shopify, usage, refunds, expiry, reminders
+    points      the ledger, point batches, pending points, expiry and its reminders, exports
     program     the merchant's rules: redeem rules, earn rules, settings
     shops       installation, tokens, Shopify admin clients, API keys, lookup
 

@@ -174,14 +174,7 @@ def _expire_batches(session: Session, shop: Shop, policy: Policy, cutoff: dateti
     ).all()
     if not candidates:
         return 0
-    customers = session.scalars(
-        select(Customer)
-        .where(Customer.id.in_(set(candidates)))
-        .order_by(Customer.id)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    by_id = {c.id: c for c in customers}
+    by_id = _lock_customers(session, set(candidates))
     # Safe to read now: a customer's batches change only under its row lock, which we hold.
     rows = session.execute(
         select(PointBatch.id, PointBatch.customer_id, PointBatch.earned_at, PointBatch.remaining)
@@ -199,7 +192,14 @@ def _expire_batches(session: Session, shop: Shop, policy: Policy, cutoff: dateti
         (by_id[customer_id], deadline, points)
         for (customer_id, deadline), points in sorted(totals.items())
     ])
-    return len(customers)
+    return len(by_id)
+
+
+def _lock_customers(session: Session, ids: set[int]) -> dict[int, Customer]:
+    """Those of the customers no other transaction holds, locked and freshly read."""
+    return {c.id: c for c in session.scalars(
+        select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True))}
 
 
 def _post(session: Session, policy: Policy,

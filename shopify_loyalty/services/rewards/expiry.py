@@ -13,9 +13,11 @@ For each UNUSED reward whose ``expires_at`` has passed, in one transaction:
   ``refund_expired_rewards`` is on. A store credit's points never come back: the customer
   may have spent the credit, and we cannot tell;
 - store credit: Shopify expires the credit itself at the ``expiresAt`` we gave it, which is
-  the reward's ``expires_at``, for the reward's ``amount``; so that amount is taken off the
-  local ``store_credit_balance`` (credited − expired − refunded; spending in Shopify is not
-  tracked here).
+  the reward's ``expires_at``; the reward's ``amount`` is taken off the local
+  ``store_credit_balance``, which is credited − expired − refunded, not Shopify's live
+  balance (Shopify's expiration takes what remains of the credit, and spending at checkout
+  is not tracked here:
+  https://shopify.dev/docs/api/admin-graphql/latest/objects/StoreCreditAccountExpirationTransaction).
 
 A USED reward never expires: only UNUSED rows are taken, locked with SKIP LOCKED, so an
 order marking the code used at this moment wins or waits its turn (services.rewards.usage,
