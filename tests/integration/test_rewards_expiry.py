@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,17 +24,19 @@ from shopify_loyalty.models import (
     OutboxMessage,
     PointTransaction,
     RedeemRuleKind,
+    Reward,
     RewardStatus,
     Shop,
 )
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.program import settings as shop_settings
-from shopify_loyalty.services.rewards import attempts, fulfilment, usage
+from shopify_loyalty.services.rewards import attempts, deactivation, fulfilment, usage
 from shopify_loyalty.services.rewards.terms import RewardTerms
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from shopify_loyalty.shopify import webhook_payloads as payloads
 from tests import shopify_webhooks as hooks
 from tests.conftest import SentTasks
+from tests.fake_clock import FakeClock
 from tests.fake_shopify import FakeShopify
 from tests.integration.expiry_setup import events_of
 from tests.integration.test_fulfil_failures import make_reward, reload
@@ -132,7 +136,7 @@ def test_a_reward_expiring_while_its_code_is_being_made_leaves_no_live_code(
 
 def test_a_late_order_with_an_expired_code_marks_it_used_and_takes_back_the_refund(
     session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
-    token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
+    token_shop: Shop, customer: Customer, sent_tasks: SentTasks, client: FlaskClient,
 ) -> None:
     shop_settings.update_settings(token_shop, refund_expired_rewards=True)
     reward = make_reward(session, token_shop, customer, expires_in_days=30)
@@ -142,13 +146,12 @@ def test_a_late_order_with_an_expired_code_marks_it_used_and_takes_back_the_refu
     spent = make_reward(session, token_shop, customer, points_cost=4800, name="Big one")
     assert session.get_one(Customer, customer.id).available_points == 200
 
-    order = payloads.order_facts(hooks.order(customer_id=customer.shopify_customer_id,
-                                             codes=(reward.discount_code or "",)))
-    usage.mark_used(session, token_shop, order, utcnow())
-    usage.mark_used(session, token_shop, order, utcnow())  # a replay changes nothing
-    session.commit()
+    order = hooks.order(customer_id=customer.shopify_customer_id,
+                        codes=(reward.discount_code or "",))
+    for topic in ("orders/create", "orders/paid"):  # the second changes nothing more
+        assert hooks.deliver(client, token_shop.domain, topic, order).status_code == 200
     used = reload(session, reward)
-    assert (used.status, used.order_id) == (RewardStatus.USED, order.id)
+    assert (used.status, used.order_id) == (RewardStatus.USED, order["id"])
     assert ledger_of(session, customer)[-1] == (LedgerKind.REVERSED, -200)
     fresh = session.get_one(Customer, customer.id)
     assert fresh.available_points == 0
@@ -188,3 +191,20 @@ def test_expired_store_credit_leaves_the_local_balance_and_is_not_refunded(
     assert (fresh.store_credit_balance, fresh.available_points) == (Decimal("0.00"), 4000)
     assert reload(session, reward).status is RewardStatus.EXPIRED
     assert deactivations(session) == []
+
+
+def test_a_throttled_deactivation_waits_for_the_bucket(
+    session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
+    token_shop: Shop, customer: Customer, sent_tasks: SentTasks, clock: FakeClock,
+) -> None:
+    reward = make_reward(session, token_shop, customer, expires_in_days=30)
+    assert fulfilment.fulfil_reward(db, admins, reward.id) is attempts.Outcome.DONE
+    session.get_one(Reward, reward.id).status = RewardStatus.EXPIRED
+    session.commit()
+    shopify.then("throttled")
+    with pytest.raises(deactivation.RetryLater) as later:
+        deactivation.deactivate_reward_discount(db, admins, reward.id)
+    assert later.value.countdown > 0 and shopify.deactivated == []
+    clock.now += later.value.countdown  # the bucket has refilled by the time it runs again
+    assert deactivation.deactivate_reward_discount(db, admins, reward.id) is True
+    assert shopify.deactivated == [reload(session, reward).discount_code_id]
