@@ -158,6 +158,15 @@ def bare_sql_load(rule_id: int, customer_of: Any, clients: int,
     return run_clients(clients, seconds, make_client)
 
 
+# services.points.batches.consume: the debit's points taken from the oldest batches first.
+SPEND_OLDEST_FIRST = """
+    UPDATE point_batches SET remaining = CASE WHEN w.running <= %(points)s THEN 0
+                                              ELSE w.running - %(points)s END
+    FROM (SELECT id, remaining AS had, sum(remaining) OVER (ORDER BY earned_at, id) AS running
+          FROM point_batches WHERE customer_id = %(customer)s AND remaining > 0) AS w
+    WHERE point_batches.id = w.id AND w.running - w.had < %(points)s"""
+
+
 def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
                 shopify_customer_id: int) -> None:
     with conn.transaction():
@@ -175,18 +184,21 @@ def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
         ).fetchone()[0]  # type: ignore[index]
         after = conn.execute(
             "UPDATE customers SET available_points = available_points - %s, "
-            "spent_points = spent_points + %s WHERE id = %s AND available_points >= %s "
+            "spent_points = spent_points + %s, last_activity_at = now() "
+            "WHERE id = %s AND available_points >= %s "
             "RETURNING available_points", (COST, COST, customer_id, COST)).fetchone()[0]  # type: ignore[index]
         ledger_id = conn.execute(
             "INSERT INTO point_transactions (shop_id, customer_id, kind, status, points, "
             "available_after, source_type, source_id, note, created_at) VALUES "
             "(%s, %s, 'REDEEMED', 'APPROVED', %s, %s, 'reward', %s, 'bench', now()) "
             "RETURNING id", (shop_id, customer_id, -COST, after, str(reward_id))).fetchone()[0]  # type: ignore[index]
+        conn.execute(SPEND_OLDEST_FIRST, {"customer": customer_id, "points": COST})
         conn.execute("UPDATE rewards SET point_transaction_id = %s WHERE id = %s",
                      (ledger_id, reward_id))
         outbox_id = conn.execute(
-            "INSERT INTO outbox (shop_id, task_name, args, created_at) VALUES "
-            "(%s, 'loyalty.fulfil_reward', %s, now()) RETURNING id",
+            "INSERT INTO outbox (shop_id, task_name, args, created_at, due_at) VALUES "
+            "(%s, 'loyalty.fulfil_reward', %s, now(), now() + interval '5 seconds') "
+            "RETURNING id",
             (shop_id, json.dumps([reward_id]))).fetchone()[0]  # type: ignore[index]
         conn.execute("SELECT * FROM rewards WHERE customer_id = %s AND status = 'UNUSED' "
                      "ORDER BY id DESC", (customer_id,)).fetchall()

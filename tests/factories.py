@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.models import (
     Customer,
     LedgerStatus,
+    PointBatch,
     PointTransaction,
     RedeemRule,
     RedeemRuleKind,
@@ -68,3 +69,11 @@ def ledger_sum(session: Session, customer_id: int) -> int:
         )
     )
     return int(total or 0)
+
+
+def batches(session: Session, customer_id: int) -> list[int]:
+    """What is left of each of the customer's batches, oldest first (spent ones too)."""
+    return list(session.scalars(
+        select(PointBatch.remaining).where(PointBatch.customer_id == customer_id)
+        .order_by(PointBatch.earned_at, PointBatch.id)
+    ))

@@ -104,13 +104,18 @@ def process_webhook(self: Any, event_id: int) -> None:
     name="loyalty.deactivate_discount", acks_late=True, bind=True, max_retries=8,
 )
 def deactivate_discount(self: Any, reward_id: int) -> None:
-    """Deactivate a refunded reward's discount code in Shopify (idempotent)."""
+    """Deactivate a refunded or expired reward's discount code in Shopify (idempotent)."""
     try:
-        deactivation.deactivate_reward_discount(_db(), reward_id)
+        deactivation.deactivate_reward_discount(_db(), _admins(), reward_id)
     except ShopNeedsReauthError:
         # Nothing to retry until the merchant re-installs; the code stays single-use and
         # limited to this customer meanwhile.
         log.warning("deactivate_discount: shop of reward %s needs re-auth", reward_id)
+    except deactivation.RetryLater as later:
+        # Through the outbox's deadline, not the broker: a throttled night of expiries must
+        # not spend the task's retries, and the in-process mode must not sleep.
+        raise outbox.RunLater(utcnow() + timedelta(seconds=later.countdown), str(later)) \
+            from later
     except ShopifyUnavailableError as exc:
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
 

@@ -39,6 +39,7 @@ def reward(row: Reward, shop_domain: str, shopify_customer_id: int | None) -> di
         "fulfillmentStatus": row.fulfillment_status.value,
         "failureReason": row.failure_reason,
         "createdAt": row.created_at,
+        "lastExpiryReminderSentDate": row.last_expiry_reminder_sent_at,
     }
 
 
@@ -68,6 +69,8 @@ def loyalty_info(info: LoyaltyInfo) -> Any:
         "dob": customer.dob,
         "referredCompleted": customer.referred_completed,
         "referralLink": referral_link(info.shop, customer),
+        "pointsExpiringNext": None if info.points_expiring_next is None else {
+            "points": info.points_expiring_next.points, "at": info.points_expiring_next.at},
         "rewards": [
             reward(r, info.shop.domain, customer.shopify_customer_id) for r in info.rewards
         ],

@@ -69,6 +69,12 @@ class RewardSchema(Schema):
     fulfillmentStatus = _enum(FulfillmentStatus)
     failureReason = fields.String(allow_none=True)
     createdAt = fields.DateTime()
+    lastExpiryReminderSentDate = fields.DateTime(allow_none=True)
+
+
+class PointsExpiringSchema(Schema):
+    points = fields.Integer()
+    at = fields.DateTime()
 
 
 class TierProgressSchema(Schema):
@@ -104,6 +110,8 @@ class LoyaltyInfoSchema(Schema):
     dob = fields.Date(allow_none=True)
     referredCompleted = fields.Integer()
     referralLink = fields.String(allow_none=True)
+    # The next deadline of the customer's points and how many expire at it (null: none).
+    pointsExpiringNext = fields.Nested(PointsExpiringSchema, allow_none=True)
     rewards = fields.List(fields.Nested(RewardSchema))
     rewardedForFacebook = fields.Boolean()
     rewardedForPinterest = fields.Boolean()

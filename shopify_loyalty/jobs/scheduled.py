@@ -25,7 +25,10 @@ from shopify_loyalty.db import Database
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.customers import birthdays, tier_review
+from shopify_loyalty.services.points import expiry as points_expiry
 from shopify_loyalty.services.points import pending
+from shopify_loyalty.services.rewards import expiry as rewards_expiry
+from shopify_loyalty.services.rewards import reminders
 
 JOB_BATCH = "loyalty.job_batch"
 # A job whose batches never run dry is a bug; stop a synchronous run instead of looping.
@@ -82,6 +85,27 @@ JOBS: dict[str, ScheduledJob] = {
             "Re-evaluate the VIP tiers that expired (or were deactivated) by progress.",
             # Daily, just after midnight UTC: CALENDAR_YEAR tiers expire at 00:00 on 1 January.
             crontab(hour=0, minute=10), tier_review.review_batch, tier_review.REVIEW_BATCH,
+        ),
+        # Daily, at a quiet hour: deadlines are exact instants, and points stay spendable
+        # until the first run after their deadline.
+        ScheduledJob(
+            "points-expiry",
+            "Expire points past their deadline (the shop's points expiry policy).",
+            crontab(hour=2, minute=0), points_expiry.expire_batch, points_expiry.EXPIRY_BATCH,
+        ),
+        ScheduledJob(
+            "rewards-expiry",
+            "Expire unused rewards past their expiry date; deactivate their codes.",
+            crontab(hour=2, minute=15), rewards_expiry.expire_batch,
+            rewards_expiry.EXPIRY_BATCH,
+        ),
+        # Reminders are emails (through the merchant's tools): sent at a waking hour across
+        # the Americas and Europe rather than at night.
+        ScheduledJob(
+            "expiry-reminders",
+            "Remind customers of points and rewards about to expire (points.expiring, "
+            "reward.expiring).",
+            crontab(hour=14, minute=0), reminders.remind_batch, reminders.REMINDER_BATCH,
         ),
     )
 }

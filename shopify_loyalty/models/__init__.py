@@ -4,6 +4,7 @@ from shopify_loyalty.models.admin_session import AdminSession
 from shopify_loyalty.models.customer import Customer, CustomerStatus
 from shopify_loyalty.models.data_export import DataExport
 from shopify_loyalty.models.event import LoyaltyEvent
+from shopify_loyalty.models.expiry import PointBatch, PointsReminder, ReminderRun
 from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.models.order_points import OrderPoints
@@ -37,11 +38,14 @@ __all__ = [
     "LoyaltyEvent",
     "OrderPoints",
     "OutboxMessage",
+    "PointBatch",
     "PointTransaction",
+    "PointsReminder",
     "RedeemRule",
     "RedeemRuleKind",
     "Referral",
     "ReferralState",
+    "ReminderRun",
     "Reward",
     "RewardStatus",
     "RewardType",

@@ -52,6 +52,10 @@ class Customer(Base):
         # The dashboard's sums by status read this index only (migration 0012).
         Index(None, "shop_id", "status", postgresql_include=[
             "available_points", "pending_points", "credited_points", "spent_points"]),
+        # Expiry after inactivity: customers with points, by their last activity.
+        Index("ix_customers_active_balance", "shop_id", "last_activity_at",
+              postgresql_where=text("available_points > 0"),
+              sqlite_where=text("available_points > 0")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -93,6 +97,9 @@ class Customer(Base):
     # Hashes of the customer's known postal addresses (services.customers.identity), so a
     # referral shipped to the referrer's own address is refused without keeping addresses.
     address_keys: Mapped[list[str]] = mapped_column(Json, default=list)
+    # The last earning, redemption, positive adjustment or refund (services.points.ledger):
+    # the clock of expiry after inactivity.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Shopify's updated_at of the profile last copied (see services.customers.profiles).
     profile_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

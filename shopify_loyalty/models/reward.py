@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_loyalty.db import Base, Id, UTCDateTime, utcnow
@@ -40,6 +40,11 @@ class Reward(Base):
         Index(None, "fulfillment_status", "created_at"),
         # The dashboard's rewards by status and rule (migration 0012).
         Index(None, "shop_id", "status", "redeem_rule_id", postgresql_include=["points"]),
+        # Expiry and its reminders look at unused rewards only, soonest first.
+        Index("ix_rewards_unused_expiry", "shop_id", "expires_at",
+              postgresql_where=text("status = 'UNUSED'"), sqlite_where=text("status = 'UNUSED'")),
+        Index("ix_rewards_unused_due", "expires_at",
+              postgresql_where=text("status = 'UNUSED'"), sqlite_where=text("status = 'UNUSED'")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -78,6 +83,10 @@ class Reward(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last ``reward.expiring`` reminder: its offset in days (offsets are sent from the
+    # largest down, so "once per offset" is: only ever a smaller one) and when it went out.
+    expiry_reminder_days: Mapped[int | None]
+    last_expiry_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_id: Mapped[int | None] = mapped_column(BigInteger)
     order_name: Mapped[str | None] = mapped_column(String(64))
     variant_id: Mapped[int | None] = mapped_column(BigInteger)

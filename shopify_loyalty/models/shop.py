@@ -16,6 +16,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "tier_metric": "SPENT",
     "tier_period": "LIFETIME",
     "point_value": None,  # None: the best rate of the active rules (services.customers.dashboard)
+    "points_expiry": "NONE",
+    "points_expiry_days": 365,
+    "expiry_reminder_days": [30, 7],
+    "reward_reminder_days": [7, 1],
+    "refund_expired_rewards": False,
 }
 
 
@@ -38,6 +43,9 @@ class Shop(Base):
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # When the points expiry policy last changed in a way that could bring a deadline closer:
+    # points earned before it count as earned then (services.points.expiry).
+    points_expiry_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

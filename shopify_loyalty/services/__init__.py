@@ -6,8 +6,9 @@ Packages depend downwards only (an upper one may import a lower one, never the r
     customers   enrolment, profiles, portal reads, adjustments, imports, privacy, actions
                 (newsletter, SMS, social, dob), birthdays, referrals, tiers (progress,
                 upgrade, assignment, the tiers job's review)
-    rewards     redemption, codes, fulfilment in Shopify, usage, refunds
-    points      the ledger, pending points, reversals of earnings, exports, verify
+    rewards     redemption, codes, fulfilment in Shopify, usage, refunds, expiry, reminders
+    points      the ledger, point batches, pending points, reversals of earnings, expiry and
+                its reminders, exports, verify
     program     the merchant's rules: redeem rules, earn rules, VIP tiers, settings
     shops       installation, tokens, Shopify admin clients, API keys, lookup, public links
 

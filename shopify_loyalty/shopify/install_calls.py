@@ -1,4 +1,4 @@
-"""The install's and the reward refund's Admin calls, over the shared cost-aware client.
+"""The install's Admin calls, over the shared cost-aware client.
 
 Errors are mapped to what the install and refund flows decide on: a rejected token
 (AdminUnauthorizedError), a refusal a retry will not fix (AdminCallError), and Shopify being
@@ -99,8 +99,3 @@ def create_webhook_subscription(endpoint: AdminEndpoint, shop_domain: str, token
             return
         raise
 
-
-def deactivate_discount(endpoint: AdminEndpoint, shop_domain: str, token: str,
-                        discount_id: str) -> None:
-    _call(endpoint, shop_domain, token, "discountCodeDeactivate",
-          lambda admin: admin.deactivate_discount(discount_id))

@@ -70,7 +70,7 @@ class ShopifyAdmin:
         return str(node["id"]) if isinstance(node, Mapping) else None
 
     def deactivate_discount(self, discount_gid: str) -> None:
-        """Deactivate a code (an unused reward refunded). Raises `ShopifyUserErrors`."""
+        """Deactivate a code (an unused reward refunded or expired). Raises `ShopifyUserErrors`."""
         data = self._client.execute("DiscountCodeDeactivate", {"id": discount_gid})
         _payload(data, "discountCodeDeactivate")
 

@@ -68,6 +68,8 @@ def test_clean_books_pass(app: Flask, books: Shop) -> None:
     ("UPDATE rewards SET fulfillment_status = 'DONE', discount_code_id = 'gid://x/1'",
      "shopify_id_shared"),
     ("UPDATE customers SET store_credit_balance = 0", "store_credit_balance"),
+    ("UPDATE point_batches SET remaining = remaining + 1 "
+     "WHERE id = (SELECT max(id) FROM point_batches)", "point_batches"),
 ])
 def test_each_corruption_is_caught(app: Flask, session: Session, books: Shop,
                                    corruption: str, check: str) -> None:

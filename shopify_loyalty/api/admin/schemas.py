@@ -161,7 +161,8 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
                                           validate=validate.Range(setting.low, setting.high)),
                            validate=validate.Length(max=shop_settings.MAX_DAYS_LIST), **options)
     if kind is shop_settings.Kind.SWITCH:
-        return fields.Boolean(**options)
+        # A JSON true or false: marshmallow would also take "yes", 1 or "on".
+        return fields.Boolean(truthy={True}, falsy={False}, **options)
     if kind is shop_settings.Kind.MONEY:
         # A decimal string, so that 0.005 stays exact; bounds checked by the service.
         options["metadata"].update(type="string", format="decimal")

@@ -24,6 +24,7 @@ from shopify_loyalty.services.customers import tiers
 from shopify_loyalty.services.customers.referral_codes import ensure_referral_code
 from shopify_loyalty.services.customers.tiers import TierStatus
 from shopify_loyalty.services.paging import Page, page_of
+from shopify_loyalty.services.points import expiry
 from shopify_loyalty.services.rewards import redemption
 
 # The loyalty info carries the UNUSED rewards and this many of the others, so the answer
@@ -41,6 +42,7 @@ class LoyaltyInfo:
     customer: Customer
     tier: TierStatus
     rewards: Sequence[Reward]
+    points_expiring_next: expiry.Expiring | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer,
         select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
     ).all()
     tier = tiers.status(session, shop, customer, now or utcnow())
-    return LoyaltyInfo(shop, customer, tier, rewards)
+    return LoyaltyInfo(shop, customer, tier, rewards, expiry.next_expiry(session, shop, customer))
 
 
 def ledger_page(

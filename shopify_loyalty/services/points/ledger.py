@@ -4,6 +4,10 @@ A balance never goes below zero: a debit is a conditional ``UPDATE … WHERE ava
 + :delta >= 0 RETURNING``, so of N concurrent debits of the last points exactly one finds
 its row; the table's CHECK constraint is the backstop. The caller's transaction holds the
 row lock from the UPDATE until it commits, which also serialises any check made after it.
+
+The same UPDATE moves ``last_activity_at`` (the clock of expiry after inactivity) on every
+credit and every redemption, and the row's batch is opened or spent right after it
+(services.points.batches): one more statement per row.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.services.events import catalog
+from shopify_loyalty.services.points import batches
+
+# A reward's refund taken back (the reward was used after all: services.rewards.usage).
+REWARD_SOURCE = "reward"
 
 POINTS_EVENTS = {
     LedgerKind.EARNED: catalog.POINTS_EARNED,
@@ -35,9 +44,10 @@ class Source:
     id: str | None
 
 
-def _lifetime_deltas(kind: LedgerKind, points: int) -> tuple[int, int]:
+def _lifetime_deltas(kind: LedgerKind, points: int, source: Source) -> tuple[int, int]:
     """(credited_points, spent_points) changes for an approved row of this kind."""
-    if kind in (LedgerKind.REDEEMED, LedgerKind.REFUNDED):
+    if kind in (LedgerKind.REDEEMED, LedgerKind.REFUNDED) or (
+            kind is LedgerKind.REVERSED and source.type == REWARD_SOURCE):
         return 0, -points
     if kind is LedgerKind.EARNED or (kind is LedgerKind.ADJUSTED and points > 0):
         return points, 0
@@ -54,11 +64,14 @@ def post(
     event_data: Mapping[str, Any] | None = None,
 ) -> PointTransaction:
     """Apply ``points`` (signed) to the customer's available balance and append the row,
-    with its ``points.*`` event (``event_data`` adds to the event's data, e.g. the rule kind).
+    with its ``points.*`` event (``event_data`` adds to the event's data, e.g. the rule kind),
+    and keep the customer's batches and last activity in step.
 
     Raises InsufficientPointsError when the balance would drop below zero.
     """
-    credited, spent = _lifetime_deltas(kind, points)
+    at = utcnow()
+    credited, spent = _lifetime_deltas(kind, points, source)
+    activity = {"last_activity_at": at} if is_activity(kind, points) else {}
     result = session.execute(
         update(Customer)
         .where(
@@ -70,6 +83,7 @@ def post(
             available_points=Customer.available_points + points,
             credited_points=Customer.credited_points + credited,
             spent_points=Customer.spent_points + spent,
+            **activity,
         )
         .returning(Customer.available_points, Customer.credited_points, Customer.spent_points)
         .execution_options(synchronize_session=False)
@@ -83,6 +97,8 @@ def post(
     set_committed_value(customer, "available_points", result[0])
     set_committed_value(customer, "credited_points", result[1])
     set_committed_value(customer, "spent_points", result[2])
+    if activity:
+        set_committed_value(customer, "last_activity_at", at)
     row = PointTransaction(
         shop_id=customer.shop_id,
         customer_id=customer.id,
@@ -93,11 +109,20 @@ def post(
         source_type=source.type,
         source_id=source.id,
         note=note,
+        created_at=at,
     )
     session.add(row)
     session.flush()
+    batches.apply(session, row, at)
     emit_points_event(session, customer, row, event_data)
     return row
+
+
+def is_activity(kind: LedgerKind, points: int) -> bool:
+    """Whether a row restarts the inactivity clock: every credit (earning, positive
+    adjustment or import, a reward's refund) and every redemption. A negative adjustment,
+    a reversal or an expiry is nothing the customer did."""
+    return points > 0 or kind is LedgerKind.REDEEMED
 
 
 def emit_points_event(session: Session, customer: Customer, row: PointTransaction,

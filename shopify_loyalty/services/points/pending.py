@@ -17,9 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import InsufficientPointsError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
-from shopify_loyalty.services.points.ledger import Source, emit_points_event
+from shopify_loyalty.services.points import batches
+from shopify_loyalty.services.points.ledger import Source, emit_points_event, is_activity
 
 # Customers per approval batch: one transaction holds their rows until it commits.
 APPROVAL_BATCH = 200
@@ -48,18 +50,24 @@ def post_pending(
     """Append a PENDING row of ``points`` (signed) and move ``pending_points`` with it, with
     its ``points.*`` event (status PENDING: the points are coming, not yet spendable).
 
+    Points on their way are activity already (the customer ordered): an inactivity expiry
+    must not take the rest of a balance the day after an order. Pending points themselves
+    have no batch, and cannot expire, until they are approved.
     Raises InsufficientPointsError when the pending balance would drop below zero.
     """
+    activity = {"last_activity_at": utcnow()} if is_activity(kind, points) else {}
     pending = session.execute(
         update(Customer)
         .where(Customer.id == customer.id, Customer.pending_points + points >= 0)
-        .values(pending_points=Customer.pending_points + points)
+        .values(pending_points=Customer.pending_points + points, **activity)
         .returning(Customer.pending_points)
         .execution_options(synchronize_session=False)
     ).scalar()
     if pending is None:
         raise InsufficientPointsError("Not enough pending points.")
     set_committed_value(customer, "pending_points", pending)
+    if activity:
+        set_committed_value(customer, "last_activity_at", activity["last_activity_at"])
     row = PointTransaction(
         shop_id=customer.shop_id, customer_id=customer.id, kind=kind,
         status=LedgerStatus.PENDING, points=points, available_after=None,
@@ -107,7 +115,9 @@ def approve_due(session: Session, customer_id: int, now: datetime) -> int:
 
     The customer row is locked first (as every reversal does), so a refund cannot slip in
     between reading the rows and moving the balance. Rows are applied in the order they
-    were written, so an earning comes before the reversals of its refunds.
+    were written, so an earning comes before the reversals of its refunds. An approved
+    earning opens its batch now (its expiry clock starts at approval) and is activity; an
+    approved reversal spends the oldest points first, like every debit.
     """
     customer = lock_customer(session, customer_id)
     rows = session.scalars(
@@ -125,6 +135,10 @@ def approve_due(session: Session, customer_id: int, now: datetime) -> int:
             credited += row.points
         row.status = LedgerStatus.APPROVED
         row.available_after = available
+        batches.apply(session, row, now)
+        if is_activity(row.kind, row.points) and (
+                customer.last_activity_at is None or customer.last_activity_at < now):
+            customer.last_activity_at = now
     moved = available - customer.available_points
     customer.available_points = available
     customer.pending_points -= moved

@@ -10,6 +10,7 @@ Every check reads the database as it is (a violation is reported, never repaired
   as a path through the balances (each row an edge before → after, from 0 to the balance:
   every balance entered as often as left, all in one piece), not as a running sum;
 - the store-credit balance is the credit of the store-credit rewards still held;
+- the point batches (what is left of each credit, spent oldest first) add up to the balance;
 - and, in verify_rewards, every reward has its REDEEMED row, every REFUNDED reward exactly one
   REFUNDED row, every DONE reward a Shopify id that no other reward has.
 
@@ -33,11 +34,13 @@ from shopify_loyalty.models import (
     Customer,
     LedgerKind,
     LedgerStatus,
+    PointBatch,
     PointTransaction,
     Reward,
     RewardStatus,
     RewardType,
 )
+from shopify_loyalty.services.points.ledger import REWARD_SOURCE
 
 # Customers (and their rows) fetched per round trip.
 STREAM_BATCH = 2000
@@ -60,7 +63,9 @@ def _sums(shop_id: int | None) -> Any:
     approved = row.status == LedgerStatus.APPROVED
     credited = and_(approved, (row.kind == LedgerKind.EARNED)
                     | and_(row.kind == LedgerKind.ADJUSTED, row.points > 0))
-    spent = and_(approved, row.kind.in_([LedgerKind.REDEEMED, LedgerKind.REFUNDED]))
+    # As services.points.ledger counts them: a reward's refund taken back is spending again.
+    spent = and_(approved, row.kind.in_([LedgerKind.REDEEMED, LedgerKind.REFUNDED])
+                 | and_(row.kind == LedgerKind.REVERSED, row.source_type == REWARD_SOURCE))
     sums = (
         select(
             row.customer_id.label("customer_id"),
@@ -79,16 +84,20 @@ def _sums(shop_id: int | None) -> Any:
                Reward.status.in_([RewardStatus.UNUSED, RewardStatus.USED]))
         .group_by(Reward.customer_id)
     )
+    batches = (select(PointBatch.customer_id.label("customer_id"),
+                      func.sum(PointBatch.remaining).label("remaining"))
+               .group_by(PointBatch.customer_id))
     if shop_id is not None:
         sums = sums.where(row.shop_id == shop_id)
         credit = credit.where(Reward.shop_id == shop_id)
-    return sums.subquery(), credit.subquery()
+        batches = batches.where(PointBatch.shop_id == shop_id)
+    return sums.subquery(), credit.subquery(), batches.subquery()
 
 
 def customer_violations(session: Session, shop_id: int | None) -> Iterator[Violation | int]:
     """The balance checks, customer by customer; yields each violation, and each customer's
     id once it has been checked (the caller counts them)."""
-    sums, credit = _sums(shop_id)
+    sums, credit, batches = _sums(shop_id)
     zero = literal(0, BigInteger)
     query = (
         select(Customer.id, Customer.shop_id, Customer.available_points,
@@ -96,9 +105,11 @@ def customer_violations(session: Session, shop_id: int | None) -> Iterator[Viola
                Customer.store_credit_balance,
                func.coalesce(sums.c.available, zero), func.coalesce(sums.c.pending, zero),
                func.coalesce(sums.c.credited, zero), func.coalesce(sums.c.spent, zero),
-               func.coalesce(credit.c.credit, literal(Decimal(0), Numeric(14, 2))))
+               func.coalesce(credit.c.credit, literal(Decimal(0), Numeric(14, 2))),
+               func.coalesce(batches.c.remaining, zero))
         .outerjoin(sums, sums.c.customer_id == Customer.id)
         .outerjoin(credit, credit.c.customer_id == Customer.id)
+        .outerjoin(batches, batches.c.customer_id == Customer.id)
         .order_by(Customer.id)
     )
     if shop_id is not None:
@@ -107,8 +118,9 @@ def customer_violations(session: Session, shop_id: int | None) -> Iterator[Viola
     chains = _chains(session, shop_id)
     pending_chain = next(chains, None)
     for (cid, shop, available, pending, credited, spent, store_credit,
-         sum_available, sum_pending, sum_credited, sum_spent, sum_credit) in rows:
+         sum_available, sum_pending, sum_credited, sum_spent, sum_credit, in_batches) in rows:
         for check, have, want in (
+            ("point_batches", in_batches, available),
             ("available_points", available, sum_available),
             ("pending_points", pending, sum_pending),
             ("credited_points", credited, sum_credited),
@@ -116,7 +128,7 @@ def customer_violations(session: Session, shop_id: int | None) -> Iterator[Viola
             ("store_credit_balance", Decimal(store_credit), Decimal(sum_credit)),
         ):
             if have != want:
-                yield Violation(check, shop, cid, f"is {have}, the ledger says {want}")
+                yield Violation(check, shop, cid, f"is {have}, the books say {want}")
         while pending_chain is not None and pending_chain[0] < cid:
             pending_chain = next(chains, None)
         edges = pending_chain[1] if pending_chain and pending_chain[0] == cid else []

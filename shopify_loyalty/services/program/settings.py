@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import ValidationError
 from shopify_loyalty.models import Shop, TierMetric, TierPeriod
 from shopify_loyalty.models.shop import DEFAULT_SETTINGS
 
 CODE_PREFIX = re.compile(r"^[A-Z0-9_-]{0,16}$")
 EARN_EVENTS = ("created", "paid", "fulfilled")
+POINTS_EXPIRY = ("NONE", "INACTIVITY", "PER_EARNING")
+# Ten years: longer is "never", which is NONE.
+MAX_EXPIRY_DAYS = 3650
 MAX_TAGS = 100
 MAX_DAYS_LIST = 10
 
@@ -78,6 +82,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("point_value", "pointValue", Kind.MONEY,
             "What one point is worth in the shop's currency, for the dashboard; empty: the "
             "best rate among the active amount-off, store-credit and variable rules."),
+    Setting("points_expiry", "pointsExpiry", Kind.CHOICE,
+            "When points expire: never, after inactivity, or each earning after its days.",
+            choices=POINTS_EXPIRY),
+    Setting("points_expiry_days", "pointsExpiryDays", Kind.WHOLE,
+            "Days of inactivity, or days after each earning, before points expire.",
+            low=1, high=MAX_EXPIRY_DAYS),
+    Setting("expiry_reminder_days", "expiryReminderDays", Kind.DAYS,
+            "Days before points expire to remind the customer: 30,7.", low=1, high=365),
+    Setting("reward_reminder_days", "rewardReminderDays", Kind.DAYS,
+            "Days before an unused reward expires to remind the customer: 7,1.",
+            low=1, high=365),
+    Setting("refund_expired_rewards", "refundExpiredRewards", Kind.SWITCH,
+            "Give the points of an unused discount code back when it expires."),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}
@@ -107,8 +124,23 @@ def update_settings(shop: Shop, **changes: Any) -> dict[str, Any]:
             errors[setting.api] = [str(exc)]
     if errors:
         raise ValidationError(errors=errors)
+    if _expiry_may_come_sooner(shop, stored):
+        shop.points_expiry_since = utcnow()
     shop.settings = stored
     return settings_of(shop)
+
+
+def _expiry_may_come_sooner(shop: Shop, stored: dict[str, Any]) -> bool:
+    """Whether the new expiry policy could set a deadline earlier than the old one did: a
+    new policy, or fewer days. Points earned before such a change count as earned at it
+    (services.points.expiry), so no change ever expires points without notice; more days
+    under the same policy only move deadlines later, and keep the earlier change time."""
+    def policy(settings: dict[str, Any]) -> tuple[str, int]:
+        return (settings.get("points_expiry", DEFAULT_SETTINGS["points_expiry"]),
+                settings.get("points_expiry_days", DEFAULT_SETTINGS["points_expiry_days"]))
+
+    (old, old_days), (new, new_days) = policy(shop.settings or {}), policy(stored)
+    return new != "NONE" and (new != old or new_days < old_days)
 
 
 def _valid(setting: Setting, value: Any) -> Any:

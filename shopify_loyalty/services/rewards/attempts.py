@@ -80,10 +80,10 @@ def record_done(db: Database, terms: RewardTerms, gid: str) -> Outcome:
             reward.discount_code_id = gid
         if not _pending(reward):
             log.warning("reward %s settled meanwhile; Shopify id %s kept", reward.id, gid)
-            if (reward.status is RewardStatus.REFUNDED
+            if (reward.status in (RewardStatus.REFUNDED, RewardStatus.EXPIRED)
                     and reward.reward_type is RewardType.DISCOUNT_CODE):
-                # The merchant refunded it while its code was being made: the points are
-                # back, so the code must not stay usable.
+                # The merchant refunded it, or it expired, while its code was being made:
+                # the code must not stay usable.
                 outbox.enqueue(session, reward.shop_id, outbox.DEACTIVATE_DISCOUNT, reward.id)
             return Outcome.SETTLED
         reward.fulfillment_status = FulfillmentStatus.DONE
