@@ -30,6 +30,8 @@ WEBHOOK_TOPICS = (
     # Since API 2025-01 the customer topics no longer carry marketing consent; these do
     # (https://shopify.dev/changelog/new-customer-s-webhook-and-changes-to-existing-customer-s-webhooks-payload).
     "customers_email_marketing_consent/update", "customers_marketing_consent/update",
+    # … nor tags: these say which tags were added or removed.
+    "customer.tags_added", "customer.tags_removed",
 )
 T = TypeVar("T")
 

@@ -141,14 +141,15 @@ class ShopifyAdmin:
                         shop.get("ianaTimezone"))
 
     def create_webhook_subscription(self, topic: str, callback_url: str) -> str:
-        """Subscribe `callback_url` to `topic` ("orders/paid" or "ORDERS_PAID"); return its GID.
+        """Subscribe `callback_url` to `topic` ("orders/paid", "customer.tags_added" or the enum,
+        "ORDERS_PAID"); return its GID.
 
         Raises `ShopifyUserErrors`.
         """
         data = self._client.execute(
             "WebhookSubscriptionCreate",
             {
-                "topic": topic.upper().replace("/", "_"),
+                "topic": topic.upper().replace("/", "_").replace(".", "_"),
                 "webhookSubscription": {"uri": callback_url, "format": "JSON"},
             },
         )

@@ -41,7 +41,7 @@ class CustomerProfile:
     email: str | None
     first_name: str | None
     last_name: str | None
-    tags: list[str]
+    tags: list[str] | None
     # Shopify's updated_at: an older profile arriving late must not undo a newer one.
     updated_at: datetime | None = None
     # ``email_marketing_consent.state`` / ``sms_marketing_consent.state`` ("subscribed", …),
@@ -160,7 +160,8 @@ def customer_profile(payload: Any) -> CustomerProfile:
         email=_text(data, "email"),
         first_name=_text(data, "first_name"),
         last_name=_text(data, "last_name"),
-        tags=tag_list(data.get("tags")),
+        # Absent since API 2025-01 (tag_payloads): None leaves the customer's tags alone.
+        tags=tag_list(data["tags"]) if "tags" in data else None,
         updated_at=_timestamp(data, "updated_at"),
         email_marketing=consent_state(data, "email_marketing_consent"),
         sms_marketing=consent_state(data, "sms_marketing_consent"),

@@ -68,6 +68,8 @@ KNOWN_TOPICS = frozenset({
     "orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/cancelled",
     "refunds/create", "customers/create", "customers/update", "app/uninstalled",
     "customers/data_request", "customers/redact", "shop/redact",
+    "customers_email_marketing_consent/update", "customers_marketing_consent/update",
+    "customer.tags_added", "customer.tags_removed",
 })
 
 

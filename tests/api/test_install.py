@@ -109,7 +109,7 @@ def test_callback_installs_the_shop(client: FlaskClient, session: Session,
     assert graphql.names() == ["ShopInfo"] + ["WebhookSubscriptionCreate"] * len(WEBHOOK_TOPICS)
     subscriptions = [v for name, v, _ in graphql.calls if name.endswith("Create")]
     assert [v["topic"] for v in subscriptions] == [
-        t.upper().replace("/", "_") for t in WEBHOOK_TOPICS]
+        t.upper().replace("/", "_").replace(".", "_") for t in WEBHOOK_TOPICS]
     assert all(v["webhookSubscription"]["uri"] == "https://loyalty.example.test/webhooks"
                for v in subscriptions)
     assert all(token == "shpat_secret_access" for _, _, token in graphql.calls)

@@ -40,8 +40,28 @@ def apply_profile(shop: Shop, customer: Customer, profile: CustomerProfile) -> N
     customer.email = profile.email
     customer.first_name = profile.first_name
     customer.last_name = profile.last_name
-    customer.tags = list(profile.tags)
-    excluded = is_excluded_by_tags(shop, profile.tags)
+    if profile.tags is not None:  # no tags in the payload (API 2025-01 on): keep ours
+        customer.tags = list(profile.tags)
+        apply_exclusion(shop, customer)
+
+
+def apply_tag_change(shop: Shop, customer: Customer, tags: list[str], added: bool) -> None:
+    """Tags added to or removed from the customer in Shopify (the tag topics of API 2025-01
+    on), with the shop's exclusion tags applied to the result."""
+    known = {tag.lower(): tag for tag in customer.tags or []}
+    for tag in tags:
+        if added:
+            known.setdefault(tag.lower(), tag)
+        else:
+            known.pop(tag.lower(), None)
+    customer.tags = sorted(known.values(), key=str.lower)
+    apply_exclusion(shop, customer)
+
+
+def apply_exclusion(shop: Shop, customer: Customer) -> None:
+    """An exclusion tag makes an ACTIVE or INACTIVE customer EXCLUDED, its removal an
+    EXCLUDED one ACTIVE; EXCLUDED_BY_CUSTOMER stays (the customer's own choice)."""
+    excluded = is_excluded_by_tags(shop, list(customer.tags or []))
     if excluded and customer.status in (CustomerStatus.ACTIVE, CustomerStatus.INACTIVE):
         customer.status = CustomerStatus.EXCLUDED
     elif not excluded and customer.status is CustomerStatus.EXCLUDED:

@@ -24,11 +24,11 @@ from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.customers import actions, privacy
 from shopify_loyalty.services.customers.enrolment import enrol, find_customer
-from shopify_loyalty.services.customers.profiles import apply_profile
+from shopify_loyalty.services.customers.profiles import apply_profile, apply_tag_change
 from shopify_loyalty.services.orders import earning, reversals
 from shopify_loyalty.services.rewards import usage as reward_usage
 from shopify_loyalty.services.shops import installation
-from shopify_loyalty.shopify import consent_payloads
+from shopify_loyalty.shopify import consent_payloads, tag_payloads
 from shopify_loyalty.shopify import webhook_payloads as payloads
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,12 @@ def _consent(session: Session, shop: Shop, topic: str, payload: Any, now: dateti
                           update.sms_marketing, now)
 
 
+def _tags(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
+    change = tag_payloads.tag_change(topic, payload)
+    customer = enrol(session, shop, change.shopify_customer_id)
+    apply_tag_change(shop, customer, change.tags, change.added)
+
+
 def _uninstalled(session: Session, shop: Shop, topic: str, payload: Any, now: datetime) -> None:
     installation.uninstall(shop, now)
 
@@ -214,6 +220,8 @@ HANDLERS: dict[str, Handler] = {
     "customers/update": _customer,
     consent_payloads.EMAIL_CONSENT_TOPIC: _consent,
     consent_payloads.SMS_CONSENT_TOPIC: _consent,
+    tag_payloads.TAGS_ADDED_TOPIC: _tags,
+    tag_payloads.TAGS_REMOVED_TOPIC: _tags,
     "app/uninstalled": _uninstalled,
     "customers/data_request": _data_request,
     "customers/redact": _redact,
