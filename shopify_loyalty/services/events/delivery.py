@@ -86,6 +86,9 @@ class Deliverer:
     clock: Callable[[], datetime] = utcnow
     timeout: urllib3.Timeout = field(default_factory=lambda: sender.TIMEOUT)
     jitter: Callable[[timedelta], timedelta] = _jitter
+    # The signature's timestamp is the wall clock's, whatever clock schedules the retries:
+    # receivers refuse a timestamp far from their own time.
+    wall_clock: Callable[[], float] = time.time
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,8 @@ def _attempt(deliverer: Deliverer, claimed: _Claimed) -> sender.Attempt:
         target = urls.check(claimed.url, deliverer.allow_private)
     except urls.UnsafeUrlError as exc:
         return sender.Attempt(None, "unsafe_url", exc.detail[:255])
-    # The signature's timestamp is the wall clock's, whatever clock schedules the retries:
-    # receivers refuse a timestamp far from their own time.
-    headers = signing.headers(claimed.secret, claimed.message_id, int(time.time()),
-                              claimed.body)
+    headers = signing.headers(claimed.secret, claimed.message_id,
+                              int(deliverer.wall_clock()), claimed.body)
     return sender.send(target, claimed.body, headers, deliverer.timeout)
 
 
