@@ -19,12 +19,6 @@ from tests import factories
 from tests.fake_clock import FakeClock
 from tests.fake_shopify import FakeShopify
 from tests.graphql_schema import assert_bodies_valid
-from tests.integration.events_setup import (  # noqa: F401 (the outbound webhooks' fixtures)
-    deliverer,
-    event_relay,
-    fake_now,
-    policy,
-)
 
 ACCESS_TOKEN = "shpat_fulfil_test"
 CUSTOMER = 1001

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -233,3 +235,44 @@ def _at(stamp: int):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(stamp, UTC)
+
+
+def test_the_address_is_checked_again_at_send_time_and_connected_to(
+    session: Session, db: Database, deliverer: delivery.Deliverer, app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS re-pointed to a private address after the endpoint was added: refused at the send,
+    no connection made. And the sender connects to the address it checked, keeping the name
+    in the Host header (with private addresses allowed, to reach the local receiver)."""
+    names: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in names:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    cipher = deliverer.cipher
+    strict = endpoints.EndpointPolicy(cipher, allow_private=False)
+    shop, customer = shop_with_customer(session)
+    names["hooks.example.com"] = "93.184.216.34"
+    endpoint_id, _ = add_endpoint(db, shop, "https://hooks.example.com/in", strict)
+    names["hooks.example.com"] = "127.0.0.1"  # rebound
+    monkeypatch.setitem(app.extensions, "loyalty_event_deliverer",
+                        dataclasses.replace(deliverer, allow_private=False))
+    emit(db, customer.id)
+    (row,) = deliveries_of(session, endpoint_id)
+    assert row.status is DeliveryStatus.PENDING and row.last_status_code is None
+    assert row.last_error and "127.0.0.1, which is not a public address" in row.last_error
+
+    monkeypatch.setitem(app.extensions, "loyalty_event_deliverer", deliverer)
+    with receiving() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        names["receiver.test"] = "127.0.0.1"
+        other_id, _ = add_endpoint(db, shop, f"http://receiver.test:{port}/hooks",
+                                   endpoints.EndpointPolicy(cipher, allow_private=True))
+        emit(db, customer.id)
+    (got,) = receiver.received
+    assert got.headers["host"] == f"receiver.test:{port}"
+    assert deliveries_of(session, other_id)[0].status is DeliveryStatus.DELIVERED

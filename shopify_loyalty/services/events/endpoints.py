@@ -56,8 +56,8 @@ def event_types(types: Iterable[str] | None) -> list[str] | None:
 def add_endpoint(session: Session, shop: Shop, url: str, types: Iterable[str] | None,
                  policy: EndpointPolicy) -> tuple[EventEndpoint, str]:
     """A new enabled endpoint and its ``whsec_…`` secret (returned now, never again)."""
-    urls.check(url, policy.allow_private)
     subscribed = event_types(types)
+    urls.check(url, policy.allow_private)
     count = len(session.scalars(
         select(EventEndpoint.id).where(EventEndpoint.shop_id == shop.id)).all())
     if count >= MAX_ENDPOINTS_PER_SHOP:
