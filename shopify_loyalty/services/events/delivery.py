@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import urllib3
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
@@ -52,6 +52,7 @@ SENDING_LEASE = timedelta(seconds=15)
 # A run that found its endpoint at its bound is queued again this much later (the relay's
 # 5 s beat then picks it up).
 BUSY_WAIT = timedelta(seconds=1)
+BUSY_POLLS, BUSY_POLL_SECONDS = 3, 0.05
 
 
 class Outcome(enum.StrEnum):
@@ -82,7 +83,7 @@ class Deliverer:
 
     cipher: TokenCipher
     allow_private: bool = False
-    concurrency: int = 4
+    concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     timeout: urllib3.Timeout = field(default_factory=lambda: sender.TIMEOUT)
     jitter: Callable[[timedelta], timedelta] = _jitter
@@ -103,8 +104,17 @@ class _Claimed:
 
 
 def deliver(db: Database, deliverer: Deliverer, delivery_id: int, replays: int) -> Result:
-    with db.unit_of_work() as session:
-        claimed = _claim(session, deliverer, delivery_id, replays, deliverer.clock())
+    for poll in range(BUSY_POLLS + 1):
+        # A busy endpoint is usually a healthy one under load, whose slots free up within
+        # milliseconds: a few short polls before the run is re-queued (bounded, so a dead
+        # endpoint costs a worker well under a second).
+        with db.unit_of_work() as session:
+            claimed = _claim(session, deliverer, delivery_id, replays, deliverer.clock(),
+                             requeue=poll == BUSY_POLLS)
+        if not (isinstance(claimed, Result) and claimed.outcome is Outcome.BUSY
+                and poll < BUSY_POLLS):
+            break
+        time.sleep(BUSY_POLL_SECONDS)
     if isinstance(claimed, Result):
         return claimed
     started = time.monotonic()
@@ -115,11 +125,12 @@ def deliver(db: Database, deliverer: Deliverer, delivery_id: int, replays: int) 
 
 
 def _claim(session: Session, deliverer: Deliverer, delivery_id: int, replays: int,
-           now: datetime) -> _Claimed | Result:
+           now: datetime, requeue: bool) -> _Claimed | Result:
     delivery = session.get(EventDelivery, delivery_id)
     if delivery is None or delivery.status is not DeliveryStatus.PENDING \
             or delivery.replays != replays:
         return Result(Outcome.GONE)
+    event = session.get_one(LoyaltyEvent, delivery.event_id)
     # Claims on one endpoint take turns: the count below cannot be raced past the bound.
     endpoint = session.scalars(select(EventEndpoint).where(
         EventEndpoint.id == delivery.endpoint_id).with_for_update()).one()
@@ -137,11 +148,11 @@ def _claim(session: Session, deliverer: Deliverer, delivery_id: int, replays: in
     in_flight = session.scalar(select(func.count()).select_from(EventDelivery).where(
         EventDelivery.endpoint_id == endpoint.id, EventDelivery.sending_until > now))
     if (in_flight or 0) >= deliverer.concurrency:
-        outbox.enqueue(session, delivery.shop_id, DELIVER_EVENT, delivery.id, replays,
-                       due_at=now + deliverer.jitter(BUSY_WAIT))
+        if requeue:
+            outbox.enqueue(session, delivery.shop_id, DELIVER_EVENT, delivery.id, replays,
+                           due_at=now + deliverer.jitter(BUSY_WAIT))
         return Result(Outcome.BUSY)
     delivery.sending_until = now + SENDING_LEASE
-    event = session.get_one(LoyaltyEvent, delivery.event_id)
     body = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode()
     return _Claimed(delivery.id, endpoint.id, event.public_id, body, endpoint.url,
                     deliverer.cipher.decrypt(endpoint.secret_enc), event.created_at)
@@ -161,21 +172,28 @@ def _attempt(deliverer: Deliverer, claimed: _Claimed) -> sender.Attempt:
 def _record(session: Session, deliverer: Deliverer, claimed: _Claimed,
             attempt: sender.Attempt, seconds: float) -> Result:
     now = deliverer.clock()
-    endpoint = session.scalars(select(EventEndpoint).where(
-        EventEndpoint.id == claimed.endpoint_id).with_for_update()).one_or_none()
-    delivery = session.get(EventDelivery, claimed.delivery_id)
-    if endpoint is None or delivery is None:
+    endpoint = None
+    if not attempt.delivered:
+        # Claims lock the endpoint before a delivery: the same order here.
+        endpoint = session.scalars(select(EventEndpoint).where(
+            EventEndpoint.id == claimed.endpoint_id).with_for_update()).one_or_none()
+    delivery = session.get(EventDelivery, claimed.delivery_id, with_for_update=True)
+    if delivery is None or (endpoint is None and not attempt.delivered):
         return Result(Outcome.GONE, attempt=attempt, seconds=seconds)  # removed meanwhile
-    session.refresh(delivery)
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.sending_until = now, None
     delivery.last_status_code, delivery.last_error = attempt.status_code, attempt.error
     if attempt.delivered:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
         delivery.next_attempt_at = None
-        endpoint.failing_since = None
+        # No lock on the endpoint for the common case: only a failing one has anything
+        # to clear.
+        session.execute(update(EventEndpoint).where(
+            EventEndpoint.id == claimed.endpoint_id, EventEndpoint.failing_since.is_not(None))
+            .values(failing_since=None))
         return Result(Outcome.DELIVERED, attempt=attempt, seconds=seconds,
                       lag_seconds=(now - claimed.event_at).total_seconds())
+    assert endpoint is not None
     endpoint.failing_since = endpoint.failing_since or now
     if now - endpoint.failing_since >= DISABLE_AFTER:
         endpoints.set_enabled(endpoint, False, "failing for 5 days since "
