@@ -30,6 +30,7 @@ from tests.integration.events_setup import (  # noqa: F401 (the outbound webhook
     deliverer,
     event_relay,
     fake_now,
+    live_deliverer,
     policy,
 )
 

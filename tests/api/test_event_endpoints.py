@@ -144,7 +144,7 @@ def test_with_private_allowed_http_and_loopback_are_accepted(
 
 def test_another_shops_endpoints_and_deliveries_are_a_404(
     client: FlaskClient, shop_headers: Any, allow_private: None, db: Database,
-    deliverer: Any, session: Session,
+    live_deliverer: Any, session: Session,
 ) -> None:
     mine, my_headers = shop_headers()
     _theirs, their_headers = shop_headers()
@@ -179,7 +179,7 @@ def test_another_shops_endpoints_and_deliveries_are_a_404(
 
 def test_the_deliveries_filters(
     client: FlaskClient, shop_headers: Any, allow_private: None, db: Database,
-    deliverer: Any, session: Session,
+    live_deliverer: Any, session: Session,
 ) -> None:
     shop, headers = shop_headers()
     customer = factories.customer(session, shop, 1001)

@@ -3,6 +3,7 @@ the worker's Deliverer on a fake clock, and the outbox relay."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import Database
+from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.models import Customer, EventDelivery, EventEndpoint, LoyaltyEvent, Shop
 from shopify_loyalty.services.events import catalog, delivery, endpoints
@@ -43,6 +44,15 @@ def deliverer(app: Flask, db: Database, fake_now: FakeNow,
     made = delivery.Deliverer(cipher=shop_tokens.context_of(db).cipher, allow_private=True,
                               concurrency=2, clock=fake_now, timeout=TEST_TIMEOUT,
                               jitter=lambda d: d)
+    monkeypatch.setitem(app.extensions, "loyalty_event_deliverer", made)
+    return made
+
+
+@pytest.fixture
+def live_deliverer(app: Flask, deliverer: delivery.Deliverer,
+                   monkeypatch: pytest.MonkeyPatch) -> delivery.Deliverer:
+    """The same on the real clock, for tests that are not about time (the API, the CLI)."""
+    made = dataclasses.replace(deliverer, clock=utcnow)
     monkeypatch.setitem(app.extensions, "loyalty_event_deliverer", made)
     return made
 

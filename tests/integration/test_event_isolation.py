@@ -56,6 +56,9 @@ def broker_app(app: Flask, settings: Settings, committed_db: Database,
         timeout=urllib3.Timeout(connect=2.0, read=20.0, total=20.0))
     yield worker_app
     db.dispose()
+    # create_app and start_worker made the broker app Celery's default and current: give
+    # both back to the session's app (its shared tasks run eagerly).
+    app.extensions["celery"].set_current()
     app.extensions["celery"].set_default()
     store.flushdb()
     store.close()

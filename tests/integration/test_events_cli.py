@@ -36,7 +36,7 @@ def private_ok(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_operator_adds_lists_disables_enables_and_replays(
-    app: Flask, session: Session, db: Database, deliverer: delivery.Deliverer,
+    app: Flask, session: Session, db: Database, live_deliverer: delivery.Deliverer,
     private_ok: None,
 ) -> None:
     shop, customer = shop_with_customer(session)
