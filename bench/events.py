@@ -11,8 +11,9 @@ requests at random) and a real ``celery worker`` on the ``events`` queue (thread
 --events events committed one per transaction by --producers threads (as redemptions and
 orders commit them):
 
-1. **with** the failing endpoint: a shop with all three endpoints;
-2. **without** it: a shop with only the two healthy ones.
+1. **with** the failing endpoint: a shop with the two healthy endpoints and the failing one;
+2. **without** it: a shop with three healthy endpoints (the failing one's place taken by a
+   third healthy receiver on --port +3), so both runs ask the worker for the same deliveries.
 
 For each: events committed per second, healthy deliveries per second (from the first commit
 to the last healthy receipt), and commit → receipt latency at the healthy endpoints (p50,
@@ -236,20 +237,21 @@ def main() -> None:
         env=env, cwd=ROOT, start_new_session=True,
     )
     healthy = [Receiver("healthy-1"), Receiver("healthy-2")]
+    third = Receiver("healthy-3")
     flaky = Receiver("failing", fail_ratio=0.5)
     try:
         time.sleep(5)  # the worker boots and connects
         app = create_app(settings)
         db: Database = app.extensions["loyalty_db"]
         with serving(healthy[0], args.port) as one, serving(healthy[1], args.port + 1) as two, \
-                serving(flaky, args.port + 2) as bad, \
+                serving(flaky, args.port + 2) as bad, serving(third, args.port + 3) as good, \
                 relay_beat(app.extensions["loyalty_dispatcher"]):
             if args.only != "without":
                 run("with", db, healthy, flaky, [one, two, bad], args.events, args.producers,
                     args.timeout)
             if args.only != "with":
-                run("without", db, healthy, None, [one, two], args.events, args.producers,
-                    args.timeout)
+                run("without", db, [*healthy, third], None, [one, two, good], args.events,
+                    args.producers, args.timeout)
         print(f"\nload average: {os.getloadavg()}")
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
