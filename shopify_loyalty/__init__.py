@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     )
     from shopify_loyalty.api.admin import customers as admin_customers
     from shopify_loyalty.api.admin import dashboard as admin_dashboard
+    from shopify_loyalty.api.admin import events as admin_events
     from shopify_loyalty.api.admin import exports as admin_exports
     from shopify_loyalty.api.admin import program as admin_program
     from shopify_loyalty.api.admin import referrals as admin_referrals
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
                       admin_tiers.blp, admin_dashboard.blp):
         api.register_blueprint(blueprint)
-    for blueprint in (storefront_earning.blp, referrals.blp, admin_referrals.blp):
+    for blueprint in (storefront_earning.blp, referrals.blp, admin_referrals.blp,
+                      admin_events.blp):
         api.register_blueprint(blueprint)
     # The same storefront API for Online Store themes, behind Shopify's app proxy.
     for blueprint in (storefront.blp, storefront_earning.blp):

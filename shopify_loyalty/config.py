@@ -48,6 +48,14 @@ class Settings:
     # The Celery broker: Redis or RabbitMQ (amqp://); by default the Redis of REDIS_URL.
     celery_broker_url: str | None = None
     celery_queue: str = "celery"
+    # Outbound event deliveries have their own queue, so that fulfilment never waits behind
+    # a merchant's slow endpoint (see the README's events-out section for its worker).
+    events_queue: str = "events"
+    # Development and tests only: http:// and private addresses allowed for endpoints.
+    event_endpoints_allow_private: bool = False
+    # Attempts in flight at once to one endpoint, across every worker: a quarter of the
+    # recommended 32-thread events worker, so a dead endpoint leaves three quarters free.
+    event_endpoint_concurrency: int = 8
     task_lease_seconds: int = DEFAULT_TASK_LEASE_SECONDS
     shopify_api_key: str = DEV_API_KEY
     shopify_api_secret: str = DEV_API_SECRET
@@ -83,6 +91,9 @@ class Settings:
             redis_url=_env("REDIS_URL"),
             celery_broker_url=_env("CELERY_BROKER_URL"),
             celery_queue=_env("CELERY_QUEUE", cls.celery_queue) or cls.celery_queue,
+            events_queue=_env("EVENTS_QUEUE", cls.events_queue) or cls.events_queue,
+            event_endpoints_allow_private=_flag("EVENT_ENDPOINTS_ALLOW_PRIVATE", False),
+            event_endpoint_concurrency=_whole("EVENT_ENDPOINT_CONCURRENCY", 8),
             task_lease_seconds=_whole("TASK_LEASE_SECONDS", DEFAULT_TASK_LEASE_SECONDS),
             shopify_api_key=_env("SHOPIFY_API_KEY", DEV_API_KEY) or DEV_API_KEY,
             shopify_api_secret=_env("SHOPIFY_API_SECRET", DEV_API_SECRET) or DEV_API_SECRET,

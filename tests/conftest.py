@@ -26,6 +26,13 @@ from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Base, Database, QueuedTask
 from shopify_loyalty.shopify.auth import issue_customer_token
 from tests import factories
+from tests.integration.events_setup import (  # noqa: F401 (the outbound webhooks' fixtures)
+    deliverer,
+    event_relay,
+    fake_now,
+    live_deliverer,
+    policy,
+)
 
 DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -19,9 +19,11 @@ from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNe
 from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.events import delivery
 from shopify_loyalty.services.orders import webhooks
 from shopify_loyalty.services.rewards import deactivation, fulfilment
 from shopify_loyalty.services.rewards.attempts import Outcome
+from shopify_loyalty.services.shops import tokens as shop_tokens
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from shopify_loyalty.telemetry import metrics
 
@@ -34,6 +36,7 @@ WEBHOOK_BACKOFF_MAX_SECONDS = 600
 # A reward whose outcome Shopify could not even tell us is looked at again after this long.
 PARKED_FOR = timedelta(minutes=10)
 _ADMINS = "loyalty_shop_admins"
+_DELIVERER = "loyalty_event_deliverer"
 
 
 def _db() -> Database:
@@ -56,6 +59,40 @@ def _admins() -> ShopAdmins:
     if admins is None:
         admins = current_app.extensions[_ADMINS] = ShopAdmins.from_settings(_settings())
     return admins
+
+
+def _deliverer() -> delivery.Deliverer:
+    """The process's Deliverer (tests put one with a fake clock in its place)."""
+    deliverer: delivery.Deliverer | None = current_app.extensions.get(_DELIVERER)
+    if deliverer is None:
+        settings = _settings()
+        deliverer = current_app.extensions[_DELIVERER] = delivery.Deliverer(
+            cipher=shop_tokens.context_of(_db()).cipher,
+            allow_private=settings.event_endpoints_allow_private,
+            concurrency=settings.event_endpoint_concurrency)
+    return deliverer
+
+
+# Routed to its own queue (EVENTS_QUEUE, jobs.setup): a merchant's slow endpoint never holds
+# up fulfilment. Retries are the outbox's (RunLater), never the broker's.
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.deliver_event", acks_late=True, max_retries=0,
+)
+def deliver_event(delivery_id: int, replays: int) -> str:
+    """One attempt to deliver an event to one endpoint (Standard Webhooks)."""
+    result = delivery.deliver(_db(), _deliverer(), delivery_id, replays)
+    metrics.EVENT_DELIVERIES.labels(result.outcome.value).inc()
+    if result.attempt is not None:
+        reason = result.attempt.reason
+        if reason is not None:
+            metrics.EVENT_DELIVERY_FAILURES.labels(reason).inc()
+        if result.seconds:
+            metrics.EVENT_DELIVERY_SECONDS.labels(reason or "delivered").observe(result.seconds)
+    if result.lag_seconds is not None:
+        metrics.EVENT_DELIVERY_LAG.observe(result.lag_seconds)
+    if result.outcome is delivery.Outcome.RETRY and result.retry_at is not None:
+        raise outbox.RunLater(result.retry_at, f"delivery {delivery_id}: {result.attempt}")
+    return result.outcome.value
 
 
 @shared_task(  # type: ignore[untyped-decorator]

@@ -9,6 +9,7 @@ from shopify_loyalty.cli import (
     api_keys,
     db,
     earn_rules,
+    events,
     jobs,
     ledger,
     points,
@@ -27,5 +28,6 @@ def register_commands(app: Flask) -> None:
                   api_keys.api_keys):
         app.cli.add_command(group)
     for group in (earn_rules.earn_rules, webhooks.webhooks, privacy.privacy, jobs.jobs,
-                  ledger.ledger, referrals.referrals, tiers.tiers, admin_link.admin_link):
+                  ledger.ledger, referrals.referrals, tiers.tiers, admin_link.admin_link,
+                  events.events):
         app.cli.add_command(group)

@@ -41,11 +41,16 @@ class OutboxDispatcher:
             return
         try:
             # One round trip, no unit of work: this runs after every redemption.
-            self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self.lease))
+            self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self._lease()))
         except Exception:
             # The tasks went out; their rows stay due soon, so the relay may send them again
             # (tasks are idempotent, and a completed row is not run twice).
             log.exception("could not mark outbox rows %s sent", sent)
+
+    def _lease(self) -> timedelta | None:
+        # In-process, a task has run by the time it is marked sent: its row's deadline is
+        # its own doing (a RunLater's time must not become a lease from now).
+        return None if self.celery.conf.task_always_eager else self.lease
 
     def send(self, task_name: str, args: Sequence[Any], outbox_id: int) -> bool:
         kwargs = {OUTBOX_ID: outbox_id}
@@ -77,7 +82,7 @@ class OutboxDispatcher:
             sent += 1
         if sent:
             self.db.execute_now(outbox.mark_sent_statement([r.id for r in due[:sent]], now,
-                                                           self.lease))
+                                                           self._lease()))
         if sent < len(due):
             self.db.execute_now(outbox.postpone_statement([r.id for r in due[sent:]], now))
         return RelayReport(sent, len(due) - sent)

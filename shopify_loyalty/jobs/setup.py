@@ -63,6 +63,9 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         task_always_eager=settings.tasks_eager,
         task_eager_propagates=False,
         task_default_queue=settings.celery_queue,
+        # Deliveries to the merchant's endpoints wait on other people's servers: their own
+        # queue and workers, so that they never hold up fulfilment (services.events).
+        task_routes={"loyalty.deliver_event": {"queue": settings.events_queue}},
         # A task is acknowledged after it ran, so a worker that dies mid-task leaves it to
         # another; tasks are idempotent, so running twice is safe.
         task_acks_late=True,

@@ -4,6 +4,7 @@ from shopify_loyalty.models.admin_session import AdminSession
 from shopify_loyalty.models.customer import Customer, CustomerStatus
 from shopify_loyalty.models.data_export import DataExport
 from shopify_loyalty.models.event import LoyaltyEvent
+from shopify_loyalty.models.event_endpoint import DeliveryStatus, EventDelivery, EventEndpoint
 from shopify_loyalty.models.expiry import PointBatch, PointsReminder, ReminderRun
 from shopify_loyalty.models.idempotency import IdempotencyKey
 from shopify_loyalty.models.ledger import LedgerKind, LedgerStatus, PointTransaction
@@ -28,8 +29,11 @@ __all__ = [
     "Customer",
     "CustomerStatus",
     "DataExport",
+    "DeliveryStatus",
     "EarnRule",
     "EarnRuleKind",
+    "EventDelivery",
+    "EventEndpoint",
     "FulfillmentStatus",
     "IdempotencyKey",
     "LedgerKind",

@@ -75,16 +75,20 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     return outbox_id
 
 
-def mark_sent_statement(outbox_ids: Sequence[int], now: datetime, lease: timedelta) -> Update:
+def mark_sent_statement(outbox_ids: Sequence[int], now: datetime,
+                        lease: timedelta | None) -> Update:
     """The rows went to the broker: they have ``lease`` to run before the relay resends them.
 
-    (A row completed meanwhile, as an in-process task is, keeps no deadline that matters:
-    the relay looks at open rows only.)
+    ``lease`` None: the tasks ran in-process already and set their own deadlines (completed,
+    or a RunLater's time, which a lease from now would override); only ``sent_at`` is noted.
     """
+    values: dict[str, Any] = {"sent_at": now}
+    if lease is not None:
+        values["due_at"] = now + lease
     return (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(outbox_ids))
-        .values(sent_at=now, due_at=now + lease)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 

@@ -61,6 +61,16 @@ SHOPIFY_BUCKET = Gauge(
 EVENT_DELIVERY_FAILURES = Counter(
     "loyalty_event_delivery_failures_total", "Failed event delivery attempts, by reason.",
     ["reason"])
+EVENT_DELIVERIES = Counter(
+    "loyalty_event_deliveries_total",
+    "Event delivery runs by outcome (DELIVERED, RETRY, FAILED, BUSY: the endpoint had its "
+    "bound of attempts in flight).", ["outcome"])
+EVENT_DELIVERY_SECONDS = Histogram(
+    "loyalty_event_delivery_attempt_seconds", "One HTTP attempt to an endpoint, by result.",
+    ["result"], buckets=LATENCY_BUCKETS)
+EVENT_DELIVERY_LAG = Histogram(
+    "loyalty_event_delivery_lag_seconds", "From an event's commit to its delivery (2xx).",
+    buckets=LAG_BUCKETS)
 PROCESS = Gauge("loyalty_process_up", "One per live process that counts.", ["pid"],
                 multiprocess_mode="liveall")
 
