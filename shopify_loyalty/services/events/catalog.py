@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import Customer, LoyaltyEvent, Reward, Shop
+from shopify_loyalty.services.events.sync import marks as shopify_sync
 
 POINTS_EARNED = "points.earned"
 POINTS_REDEEMED = "points.redeemed"
@@ -86,6 +87,7 @@ def emit(session: Session, customer: Customer, event_type: str,
     event = LoyaltyEvent(public_id=public_id, shop_id=shop.id, customer_id=customer.id,
                          type=event_type, body=body, created_at=created)
     session.add(event)
+    shopify_sync.mark_changed(session, shop, customer, event_type, created)
     return event
 
 
