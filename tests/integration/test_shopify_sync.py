@@ -16,7 +16,7 @@ from shopify_loyalty.services.program import tiers
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories
 from tests.fake_shopify_customers import FakeCustomers, gid
-from tests.integration.sync_setup import after_window, fake, link, mark_of, sync
+from tests.integration.sync_setup import fake, link, mark_of, sync
 
 __all__ = ["fake"]
 
@@ -129,7 +129,8 @@ def test_a_tier_change_replaces_the_tier_tag_and_no_tier_removes_it(
 def test_renaming_a_tier_writes_its_members_again(
     session: Session, db: Database, admins: ShopAdmins, fake: FakeCustomers, token_shop: Shop
 ) -> None:
-    silver = tiers.create_tier(session, token_shop, tiers.TierSpec(name="Silver", threshold=Decimal(100)))
+    silver = tiers.create_tier(session, token_shop,
+                               tiers.TierSpec(name="Silver", threshold=Decimal(100)))
     customer = factories.customer(session, token_shop, 1001)
     factories.customer(session, token_shop, 1002)
     customer_tiers.assign(session, token_shop, customer, silver.id, None, utcnow())
