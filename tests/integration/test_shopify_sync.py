@@ -96,8 +96,12 @@ def test_a_tier_change_replaces_the_tier_tag_and_no_tier_removes_it(
     customer_tiers.assign(session, token_shop, customer, silver.id, None, utcnow())
     session.commit()
 
+    factories.customer(session, token_shop, 1002)  # no tier: its first write has no tag call
+    session.commit()
     sync(db, admins, token_shop)
     assert fake.of(1001)["vip_tier"] == "Silver"
+    assert [v["id"] for name, v in fake.calls if name.startswith("Tags")] == [gid(1001)] * 2
+    assert next(v for n, v in fake.calls if n == "TagsRemove")["tags"] == ["Loyalty tier: Gold"]
     # A tag of a tier the shop no longer has stays: only the shop's tiers' tags are ours.
     assert fake.tags[gid(1001)] == {"newsletter", "Loyalty tier: Bronze", "Loyalty tier: Silver"}
 

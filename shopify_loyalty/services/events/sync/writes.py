@@ -5,9 +5,10 @@ A field is deleted only where one may have been written: a tier until a write sa
 was none, a referral link until the first write (a code, once given, stays). A tier tag is
 written only when it differs from the last one written, so a balance change costs no tag
 call; the new tag is added before the old ones go, so a segment on tier tags never sees the
-customer without one. The old tags removed are every tag of the shop's tiers (renamed ones
-included, through the last tag written) but the new one: a tag left by an earlier install
-goes too.
+customer without one. With a new tag, the old tags removed are every tag of the shop's tiers
+(a renamed one through the last tag written) but the new one, so a tag left by an earlier
+install goes too; without a tier, only the tag last written is removed: a first write of a
+customer without a tier costs no tag call (most customers have no tier).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def write_customers(admin: CustomerFieldsAdmin, batch: Sequence[Claimed],
             continue
         if claimed.tag:
             admin.add_tags(claimed.fields.shopify_customer_id, [claimed.tag])
-        old = (shop_tags | {claimed.synced_tag}) - {claimed.tag, None}
+            old = (shop_tags | {claimed.synced_tag}) - {claimed.tag, None}
+        else:
+            old = {claimed.synced_tag} - {None}
         if old:
             admin.remove_tags(claimed.fields.shopify_customer_id,
                               sorted(tag for tag in old if tag))
