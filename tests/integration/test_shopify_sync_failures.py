@@ -3,6 +3,7 @@ through the beat's tick, the outbox and the relay."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -192,3 +193,20 @@ def test_a_shop_that_needs_reauth_keeps_its_customers_for_later(
     row = mark_of(session, customer)
     assert row is not None and row.due_at is not None and row.due_at >= now + run.REAUTH_WAIT
     assert row.failures == 0 and fake.calls == []
+
+
+def test_jobs_run_shopify_sync_queues_and_in_process_runs_the_due_shops(
+    app: Flask, session: Session, admins: ShopAdmins, fake: FakeCustomers, token_shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factories.customer(session, token_shop, 1001, points=10)
+    session.commit()
+    later = after_window()
+    monkeypatch.setattr(tasks, "utcnow", lambda: later)
+    result = app.test_cli_runner().invoke(
+        args=["jobs", "run", "shopify-sync", "--now", later.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["shops"] == [token_shop.id]
+    assert fake.of(1001)["points_balance"] == "10"  # run in-process right after the commit
+    listed = app.test_cli_runner().invoke(args=["jobs", "list"])
+    assert "shopify-sync" in listed.stdout
