@@ -9,6 +9,9 @@ Shopify's THROTTLED shape. It dispatches on the first root field of the document
 parsing GraphQL, keeps created codes (a duplicate answers TAKEN, case-insensitively) and counts
 requests, throttled answers and codes per shop at `GET /_stats`.
 
+The customer sync's mutations (metafieldsSet, at most 25; metafieldsDelete; tagsAdd; tagsRemove;
+metafieldDefinitionCreate) keep each shop's customer metafields and tags, counted at `/_stats`.
+
 Faults, for the chaos run (`--faults` or `POST /_faults` with the same JSON): for every
 mutation, with the given probabilities, answer HTTP 500 before applying it (`error`), apply it
 and then answer 500 (`lost`: applied, answer lost), answer THROTTLED (`throttled`), or hold the
@@ -68,6 +71,9 @@ class Shop:
     # Customer GID → its credits, oldest first: {"id", "createdAt", "expiresAt", "amount"}.
     credit_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults_injected: dict[str, int] = field(default_factory=dict)
+    # The customer sync: (owner GID, key) → value, and owner GID → tags.
+    metafields: dict[tuple[str, str], str] = field(default_factory=dict)
+    tags: dict[str, set[str]] = field(default_factory=dict)
 
 
 class StandIn:
@@ -91,6 +97,11 @@ class StandIn:
             "productVariant": self.variant,
             "shop": self.shop_info,
             "customer": self.customer_credits,
+            "metafieldsSet": self.metafields_set,
+            "metafieldsDelete": self.metafields_delete,
+            "tagsAdd": self.tags_add,
+            "tagsRemove": self.tags_remove,
+            "metafieldDefinitionCreate": self.definition_create,
         }
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
@@ -179,6 +190,8 @@ class StandIn:
                     "codeIds": sorted(s.codes.values()),
                     "creditIds": sorted(c["id"] for log in s.credit_log.values() for c in log),
                     "faults": dict(s.faults_injected),
+                    "metafields": len(s.metafields),
+                    "taggedCustomers": sum(1 for tags in s.tags.values() if tags),
                 }
                 for domain, s in self.shops.items()
             }
@@ -237,6 +250,35 @@ class StandIn:
 
     def variant(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         return {"id": variables.get("id"), "price": "19.99"}
+
+    def metafields_set(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        inputs = variables.get("metafields") or []
+        if len(inputs) > 25:
+            return {"metafields": None, "userErrors": [
+                {"field": ["metafields"], "message": "At most 25",
+                 "code": "LESS_THAN_OR_EQUAL_TO"}]}
+        for m in inputs:
+            shop.metafields[(m["ownerId"], m["key"])] = m["value"]
+        return {"metafields": [{"key": m["key"], "namespace": m["namespace"]} for m in inputs],
+                "userErrors": []}
+
+    def metafields_delete(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        gone = [shop.metafields.pop((m["ownerId"], m["key"]), None) and m
+                for m in variables.get("metafields") or []]
+        return {"deletedMetafields": gone, "userErrors": []}
+
+    def tags_add(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        shop.tags.setdefault(str(variables.get("id")), set()).update(variables.get("tags") or [])
+        return {"node": {"id": variables.get("id")}, "userErrors": []}
+
+    def tags_remove(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        shop.tags.setdefault(str(variables.get("id")), set()).difference_update(
+            variables.get("tags") or [])
+        return {"node": {"id": variables.get("id")}, "userErrors": []}
+
+    def definition_create(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        return {"createdDefinition": {"id": f"gid://shopify/MetafieldDefinition/{next(self.ids)}"},
+                "userErrors": []}
 
     def shop_info(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin",

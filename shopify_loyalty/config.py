@@ -11,7 +11,7 @@ DEV_TOKEN_ENCRYPTION_KEY = "ZGV2LW9ubHktbm90LWEtc2VjcmV0LWRldi1vbmx5LSE="
 DEV_API_KEY = "dev-api-key"
 DEV_API_SECRET = "dev-api-secret-not-for-production-0000"
 DEFAULT_SCOPES = (
-    "read_customers,read_orders,write_discounts,write_store_credit_account_transactions"
+    "read_customers,write_customers,read_orders,write_discounts,write_store_credit_account_transactions"
 )
 # How long a task sent to the broker (or started by a worker) may take before the outbox relay
 # takes it to be lost and sends it again. Longer than one fulfilment run (bounded to less than

@@ -79,6 +79,11 @@ def install_answers() -> dict[str, Any]:
                                     "topic": v["topic"]},
             "userErrors": [],
         }},
+        "MetafieldDefinitionCreate": lambda v: {"metafieldDefinitionCreate": {
+            "createdDefinition": {"id": "gid://shopify/MetafieldDefinition/"
+                                        + v["definition"]["key"]},
+            "userErrors": [],
+        }},
         "DiscountCodeDeactivate": {"discountCodeDeactivate": {
             "codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/1"}, "userErrors": [],
         }},

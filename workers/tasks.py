@@ -20,6 +20,8 @@ from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.events import delivery
+from shopify_loyalty.services.events.sync import run as shopify_sync
+from shopify_loyalty.services.events.sync import schedule as shopify_sync_schedule
 from shopify_loyalty.services.orders import webhooks
 from shopify_loyalty.services.rewards import deactivation, fulfilment
 from shopify_loyalty.services.rewards.attempts import Outcome
@@ -182,6 +184,28 @@ def fulfil_reward(self: Any, reward_id: int) -> str:
     if outcome is Outcome.PARKED:
         raise outbox.RunLater(utcnow() + PARKED_FOR, f"reward {reward_id} parked")
     return outcome.value
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    name=shopify_sync_schedule.SYNC_CUSTOMERS, acks_late=True
+)
+def sync_customers(shop_id: int) -> dict[str, int]:
+    """Write the shop's due customers to Shopify (balance, tier, referral link)."""
+    report = shopify_sync.sync_shop(_db(), _admins(), _settings().app_url, shop_id, utcnow(),
+                                    _lease())
+    if report.retry_at is not None:
+        # Throttled: the run goes again when the bucket has refilled, through the outbox.
+        raise outbox.RunLater(report.retry_at, f"shop {shop_id} throttled")
+    return {"written": report.written, "givenUp": report.given_up, "failed": report.failed}
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    name="loyalty.schedule_shopify_sync", acks_late=True
+)
+def schedule_shopify_sync() -> int:
+    """Beat's tick: queue a sync run for every shop with customers due."""
+    with _db().unit_of_work() as session:
+        return len(shopify_sync_schedule.queue_due_shops(session, utcnow()))
 
 
 @shared_task(name="loyalty.relay_outbox", acks_late=True)  # type: ignore[untyped-decorator]

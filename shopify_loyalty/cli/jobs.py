@@ -13,8 +13,11 @@ from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import NotFoundError
 from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+from shopify_loyalty.services.events.sync import schedule as sync_schedule
 
 RELAY = "outbox-relay"
+# Beat's tick of the Shopify customer sync: run by hand where no beat runs (in-process mode).
+SHOPIFY_SYNC = "shopify-sync"
 
 
 @click.group(help="Scheduled jobs (beat runs them on their schedule).", cls=AppGroup)
@@ -24,7 +27,9 @@ def jobs() -> None:
 
 @jobs.command("list")
 def list_() -> None:
-    rows = [{"name": RELAY, "description": "Send again the tasks that were missed or lost."}]
+    rows = [{"name": RELAY, "description": "Send again the tasks that were missed or lost."},
+            {"name": SHOPIFY_SYNC, "description": "Queue a Shopify customer sync run for every "
+                                                  "shop with customers due."}]
     rows += [{"name": job.name, "description": job.description}
              for job in scheduled.JOBS.values()]
     emit(rows)
@@ -42,6 +47,11 @@ def run(name: str, now_text: str | None) -> None:
         emit({"job": RELAY, "asOf": now, "sent": report.sent, "left": report.left})
         return
     db: Database = current_app.extensions["loyalty_db"]
+    if name == SHOPIFY_SYNC:
+        with db.unit_of_work() as session:
+            queued = sync_schedule.queue_due_shops(session, now)
+        emit({"job": SHOPIFY_SYNC, "asOf": now, "shops": queued})
+        return
     try:
         emit(scheduled.run_now(db, name, now).to_dict())
     except NotFoundError as exc:

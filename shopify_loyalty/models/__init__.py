@@ -20,6 +20,7 @@ from shopify_loyalty.models.rule import (
     RedeemRuleKind,
 )
 from shopify_loyalty.models.shop import ApiKey, Shop
+from shopify_loyalty.models.shopify_sync import CustomerSync
 from shopify_loyalty.models.tier import TierMetric, TierPeriod, TierProgressDay, VipTier
 from shopify_loyalty.models.webhook import WebhookEvent, WebhookStatus
 
@@ -28,6 +29,7 @@ __all__ = [
     "ApiKey",
     "Customer",
     "CustomerStatus",
+    "CustomerSync",
     "DataExport",
     "DeliveryStatus",
     "EarnRule",

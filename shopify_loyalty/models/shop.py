@@ -21,6 +21,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "expiry_reminder_days": [30, 7],
     "reward_reminder_days": [7, 1],
     "refund_expired_rewards": False,
+    # Balance, tier and referral link written to the Shopify customer (services.events.sync).
+    "shopify_sync": True,
 }
 
 

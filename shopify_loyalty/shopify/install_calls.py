@@ -7,6 +7,7 @@ unreachable, throttled or failing (ShopifyUnavailableError).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from typing import TypeVar
 
 from shopify_loyalty.errors import ShopifyUnavailableError
 from shopify_loyalty.shopify.admin import AdminClient
+from shopify_loyalty.shopify.customer_fields import FIELDS, CustomerFieldsAdmin
 from shopify_loyalty.shopify.errors import (
+    ShopifyError,
     ShopifyGraphQLError,
     ShopifyShopGone,
     ShopifyThrottled,
@@ -34,6 +37,7 @@ WEBHOOK_TOPICS = (
     "customer.tags_added", "customer.tags_removed",
 )
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class AdminUnauthorizedError(Exception):
@@ -101,3 +105,31 @@ def create_webhook_subscription(endpoint: AdminEndpoint, shop_domain: str, token
             return
         raise
 
+
+
+def create_metafield_definitions(endpoint: AdminEndpoint, shop_domain: str,
+                                 token: str) -> list[str]:
+    """Define the sync's customer metafields (``loyalty.*``), so the admin shows them and
+    the storefront may read them; the keys that could not be defined.
+
+    Each is tried whatever happened to the others, and none fails the install: the sync
+    writes the values without definitions too (``metafieldsSet`` with their type), and
+    the next install tries again. One that exists already (TAKEN) is defined.
+    """
+    failed: list[str] = []
+    for key in FIELDS:
+        client = AdminClient(shop_domain, token, base_url=endpoint.base_url,
+                             api_version=endpoint.api_version)
+        try:
+            CustomerFieldsAdmin(client).create_definition(key)
+        except ShopifyUserErrors as refused:
+            if refused.codes == {"TAKEN"}:
+                continue
+            log.warning("shop %s: metafield definition %s refused: %s", shop_domain, key,
+                        refused)
+            failed.append(key)
+        except ShopifyError as error:
+            log.warning("shop %s: metafield definition %s not created: %s", shop_domain, key,
+                        error)
+            failed.append(key)
+    return failed

@@ -25,7 +25,8 @@ from shopify_loyalty.shopify.install_calls import WEBHOOK_TOPICS
 from shopify_loyalty.token_cipher import TokenCipher
 from tests import factories
 from tests.conftest import API_KEY, API_SECRET, OLD_SECRET
-from tests.shopify_mock import form, mock_graphql, token_answer, token_url
+from tests.graphql_schema import assert_bodies_valid
+from tests.shopify_mock import form, graphql_url, mock_graphql, token_answer, token_url
 
 DOMAIN = "good-shop.myshopify.com"
 # Shopify's base64 admin host, as it adds it to the callback.
@@ -106,8 +107,9 @@ def test_callback_installs_the_shop(client: FlaskClient, session: Session,
     token_call = form(shopify.calls[0].request)
     assert token_call == {"client_id": API_KEY, "client_secret": API_SECRET,
                           "code": "the-code", "expiring": "1"}
-    assert graphql.names() == ["ShopInfo"] + ["WebhookSubscriptionCreate"] * len(WEBHOOK_TOPICS)
-    subscriptions = [v for name, v, _ in graphql.calls if name.endswith("Create")]
+    assert graphql.names() == (["ShopInfo"] + ["WebhookSubscriptionCreate"] * len(WEBHOOK_TOPICS)
+                               + ["MetafieldDefinitionCreate"] * 3)
+    subscriptions = [v for name, v, _ in graphql.calls if name == "WebhookSubscriptionCreate"]
     assert [v["topic"] for v in subscriptions] == [
         t.upper().replace("/", "_").replace(".", "_") for t in WEBHOOK_TOPICS]
     assert all(v["webhookSubscription"]["uri"] == "https://loyalty.example.test/webhooks"
@@ -222,3 +224,77 @@ def test_a_reinstall_updates_tokens_and_fulfils_waiting_rewards(
     assert again is not None and again.id == shop.id
     assert again.installed and not again.needs_reauth and again.access_token_enc
     assert ("loyalty.fulfil_reward", [reward.id]) in sent_tasks.names()
+
+
+def definition_answer(refusals: dict[str, dict[str, Any]]) -> Any:
+    """metafieldDefinitionCreate: created, or refused as ``refusals`` says by key."""
+    def answer(variables: dict[str, Any]) -> dict[str, Any]:
+        key = variables["definition"]["key"]
+        if key in refusals:
+            return {"metafieldDefinitionCreate": {"createdDefinition": None,
+                                                  "userErrors": [refusals[key]]}}
+        return {"metafieldDefinitionCreate": {
+            "createdDefinition": {"id": f"gid://shopify/MetafieldDefinition/{key}"},
+            "userErrors": []}}
+    return answer
+
+
+def test_install_defines_the_sync_metafields_for_liquid_and_the_admin(
+    client: FlaskClient, session: Session, shopify: responses.RequestsMock
+) -> None:
+    graphql = mock_install(shopify)
+    assert client.get(f"/auth/callback?{callback_query(start(client))}").status_code == 302
+
+    definitions = [v["definition"] for name, v, _ in graphql.calls
+                   if name == "MetafieldDefinitionCreate"]
+    assert [(d["namespace"], d["key"], d["type"], d["ownerType"]) for d in definitions] == [
+        ("loyalty", "points_balance", "number_integer", "CUSTOMER"),
+        ("loyalty", "vip_tier", "single_line_text_field", "CUSTOMER"),
+        ("loyalty", "referral_url", "url", "CUSTOMER"),
+    ]
+    assert all(d["access"] == {"storefront": "PUBLIC_READ", "customerAccount": "READ"}
+               for d in definitions)
+    assert_bodies_valid(call.request.body for call in shopify.calls
+                        if call.request.url.endswith("graphql.json"))
+
+
+def test_a_definition_that_exists_or_fails_never_stops_the_others_nor_the_install(
+    client: FlaskClient, session: Session, shopify: responses.RequestsMock
+) -> None:
+    graphql = mock_install(shopify)
+    graphql.answers["MetafieldDefinitionCreate"] = definition_answer({
+        "points_balance": {"field": ["definition", "key"], "message": "Key is in use",
+                           "code": "TAKEN"},
+        "vip_tier": {"field": ["definition"], "message": "Limit reached",
+                     "code": "RESOURCE_TYPE_LIMIT_EXCEEDED"},
+    })
+    assert client.get(f"/auth/callback?{callback_query(start(client))}").status_code == 302
+
+    keys = [v["definition"]["key"] for name, v, _ in graphql.calls
+            if name == "MetafieldDefinitionCreate"]
+    assert keys == ["points_balance", "vip_tier", "referral_url"]
+    shop = stored_shop(session)
+    assert shop is not None and shop.installed
+
+
+def test_a_definition_failing_on_a_5xx_is_logged_and_the_install_goes_on(
+    session: Session, shopify: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from shopify_loyalty.shopify.install_calls import AdminEndpoint, create_metafield_definitions
+
+    graphql = mock_graphql(shopify, DOMAIN)
+    graphql.answers["MetafieldDefinitionCreate"] = definition_answer({})
+    calls = iter([503] * 4)  # the client's four attempts at the first definition
+
+    def flaky(request: Any) -> tuple[int, dict[str, str], str]:
+        status = next(calls, 200)
+        return (status, {}, "{}") if status != 200 else graphql(request)
+
+    shopify.replace(responses.POST, graphql_url(DOMAIN))
+    shopify.add_callback(responses.POST, graphql_url(DOMAIN), callback=flaky)
+    endpoint = AdminEndpoint("https://{shop}", "2026-10")
+    with caplog.at_level("WARNING"):
+        failed = create_metafield_definitions(endpoint, DOMAIN, "shpat_x")
+    assert failed == ["points_balance"]
+    assert graphql.names() == ["MetafieldDefinitionCreate"] * 2
+    assert "points_balance not created" in caplog.text

@@ -14,6 +14,8 @@ TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
 def test_the_app_toml_matches_the_code() -> None:
     config = tomllib.loads(TOML.read_text())
     assert config["access_scopes"]["scopes"] == DEFAULT_SCOPES
+    # The Shopify customer sync writes metafields and tags on customers.
+    assert "write_customers" in DEFAULT_SCOPES.split(",")
     assert config["auth"]["redirect_urls"][0].endswith("/auth/callback")
     assert config["application_url"].endswith("/app") and config["embedded"] is True
     subscriptions = config["webhooks"]["subscriptions"]

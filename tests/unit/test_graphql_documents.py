@@ -191,3 +191,25 @@ def test_a_code_without_a_customer_is_open_to_all_buyers() -> None:
     mutation = discount_code_mutation(spec(customer_id=None))
     assert mutation.variables["basicCodeDiscount"]["context"] == {"all": "ALL"}
     assert_valid(documents.load(mutation.document), mutation.variables)
+
+
+def test_the_customer_sync_documents_take_what_the_adapter_sends() -> None:
+    from shopify_loyalty.shopify import customer_fields as cf
+
+    customers = [cf.LoyaltyFields(7001, 1200, "Gold", "https://app.test/r/s/ABCDEFGH"),
+                 cf.LoyaltyFields(7002, 0, None, None)]
+    inputs = cf.metafield_inputs(customers)
+    assert len(inputs) == 4 and all(i["value"] for i in inputs)  # no blank value is sent
+    assert_valid(documents.load("MetafieldsSet"), {"metafields": inputs})
+    assert_valid(documents.load("MetafieldsDelete"),
+                 {"metafields": cf.absent_identifiers(customers)})
+    assert_valid(documents.load("TagsAdd"), {"id": "gid://shopify/Customer/7001",
+                                             "tags": [cf.tier_tag("Gold")]})
+    assert_valid(documents.load("TagsRemove"), {"id": "gid://shopify/Customer/7001",
+                                                "tags": ["Loyalty tier: Silver"]})
+    for key in cf.FIELDS:
+        assert_valid(documents.load("MetafieldDefinitionCreate"),
+                     {"definition": cf.definition_input(key)})
+    # Three metafields a customer, at most 25 a call.
+    assert cf.CUSTOMERS_PER_CALL == 8
+    assert cf.tier_tag("Gold, Plus") == "Loyalty tier: Gold  Plus" and cf.tier_tag(None) is None

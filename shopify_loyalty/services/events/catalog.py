@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import Customer, LoyaltyEvent, Reward, Shop
 from shopify_loyalty.services.events import fanout
+from shopify_loyalty.services.events.sync import marks as shopify_sync
 
 POINTS_EARNED = "points.earned"
 POINTS_REDEEMED = "points.redeemed"
@@ -88,6 +89,7 @@ def emit(session: Session, customer: Customer, event_type: str,
                          type=event_type, body=body, created_at=created)
     session.add(event)
     fanout.fan_out(session, event)
+    shopify_sync.mark_changed(session, shop, customer, event_type, created)
     return event
 
 

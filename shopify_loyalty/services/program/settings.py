@@ -95,6 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
             low=1, high=365),
     Setting("refund_expired_rewards", "refundExpiredRewards", Kind.SWITCH,
             "Give the points of an unused discount code back when it expires."),
+    Setting("shopify_sync", "shopifySync", Kind.SWITCH,
+            "Write each customer's balance, tier and referral link to Shopify (metafields "
+            "loyalty.*, a tier tag)."),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import Shop, VipTier
+from shopify_loyalty.services.events.sync import marks as shopify_sync
 
 # A multiplier beyond this is a typo (x1000 points per order), not a program.
 MAX_MULTIPLIER = Decimal("100")
@@ -124,9 +125,13 @@ def update_tier(session: Session, shop: Shop, tier_id: int, changes: dict[str, A
     spec = TierSpec(**{**current, **changes})
     spec.name = spec.name.strip()
     _check(session, shop, spec, row.id)
+    renamed = spec.name != row.name
     for name, value in asdict(spec).items():
         setattr(row, name, value)
     session.flush()
+    if renamed:
+        # Its members' tag and metafield name the tier: they are written again.
+        shopify_sync.mark_tier(session, shop, row.id)
     return row
 
 

@@ -52,10 +52,15 @@ class ShopAdmins:
                  deadline: float | None = None) -> ShopifyAdmin:
         """``deadline`` (time.monotonic()) bounds the calls: no attempt starts that might end
         after it."""
+        return ShopifyAdmin(self.client_for(domain, access_token, deadline))
+
+    def client_for(self, domain: str, access_token: str,
+                   deadline: float | None = None) -> AdminClient:
+        """The shop's cost-aware client itself, for adapters beside ``ShopifyAdmin``."""
         http: requests.Session | None = getattr(self._local, "http", None)
         if http is None:
             http = self._local.http = requests.Session()
-        client = AdminClient(
+        return AdminClient(
             domain,
             access_token,
             base_url=self._base_url,
@@ -65,4 +70,3 @@ class ShopAdmins:
             sleep=self._sleep,
             deadline=deadline,
         )
-        return ShopifyAdmin(client)

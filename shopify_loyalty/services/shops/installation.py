@@ -49,7 +49,8 @@ def record_install(session: Session, domain: str, tokens: oauth.TokenSet, cipher
 
 def complete_install(db: Database, domain: str, code: str, webhook_url: str,
                      now: datetime) -> int:
-    """Exchange the callback's code, read the shop, subscribe the webhooks, store; the shop id.
+    """Exchange the callback's code, read the shop, subscribe the webhooks, define the
+    sync's customer metafields, store; the shop id.
 
     Raises oauth.TokenRefusedError (a bad or used code), ShopifyUnavailableError.
     """
@@ -61,6 +62,7 @@ def complete_install(db: Database, domain: str, code: str, webhook_url: str,
             install_calls.create_webhook_subscription(
                 ctx.admin, domain, tokens.access_token, topic, webhook_url
             )
+        install_calls.create_metafield_definitions(ctx.admin, domain, tokens.access_token)
     except (install_calls.AdminCallError, install_calls.AdminUnauthorizedError) as exc:
         # Nothing is stored: the merchant installs again once Shopify accepts the calls.
         raise ShopifyUnavailableError(f"Shopify refused an install call: {exc}") from exc
@@ -79,6 +81,7 @@ def install_by_token_exchange(db: Database, domain: str, session_token: str,
     tokens = oauth.exchange_session_token(ctx.app, domain, session_token, now)
     try:
         info = install_calls.shop_info(ctx.admin, domain, tokens.access_token)
+        install_calls.create_metafield_definitions(ctx.admin, domain, tokens.access_token)
     except (install_calls.AdminCallError, install_calls.AdminUnauthorizedError) as exc:
         raise ShopifyUnavailableError(f"Shopify refused the shop query: {exc}") from exc
     with db.unit_of_work() as session:
