@@ -2,7 +2,7 @@
 
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_events \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/15 \\
-    PYTHONPATH=. .venv/bin/python bench/events.py [--events 10000] [--port 24600]
+    PYTHONPATH=. .venv/bin/python bench/events.py [--events 10000] [--port 24600] [--rate N]
 
 Migrates the bench database from scratch, empties its Redis DB (that one only), starts three
 HTTP receivers on 127.0.0.1 (--port, +1, +2: two healthy, one answering 500 to half its
@@ -142,12 +142,14 @@ def make_shop(db: Database, domain: str, urls: list[str], customers: int) -> lis
     return ids
 
 
-def produce(db: Database, customer_ids: list[int], events: int, producers: int
-            ) -> tuple[dict[str, float], float]:
-    """Commit ``events`` events from ``producers`` threads; their commit times by event id."""
+def produce(db: Database, customer_ids: list[int], events: int, producers: int,
+            rate: float | None) -> tuple[dict[str, float], float]:
+    """Commit ``events`` events from ``producers`` threads (at most ``rate`` a second in all);
+    their commit times by event id."""
     committed: dict[str, float] = {}
     lock = threading.Lock()
     counter = iter(range(events))
+    begin = time.monotonic()
 
     def work() -> None:
         while True:
@@ -155,6 +157,8 @@ def produce(db: Database, customer_ids: list[int], events: int, producers: int
                 n = next(counter, None)
             if n is None:
                 return
+            if rate:
+                time.sleep(max(0.0, begin + n / rate - time.monotonic()))
             with db.unit_of_work() as session:
                 customer = session.get_one(Customer, customer_ids[n % len(customer_ids)])
                 event = catalog.emit(session, customer, catalog.POINTS_ADJUSTED, {"points": 1})
@@ -173,10 +177,11 @@ def produce(db: Database, customer_ids: list[int], events: int, producers: int
 
 
 def run(label: str, db: Database, healthy: list[Receiver], flaky: Receiver | None,
-        urls: list[str], events: int, producers: int, timeout: float) -> None:
+        urls: list[str], events: int, producers: int, timeout: float,
+        rate: float | None) -> None:
     customers = make_shop(db, f"bench-{label}.myshopify.com", urls, 100)
     flaky_before = (flaky.requests, flaky.failures) if flaky else (0, 0)
-    committed, producing = produce(db, customers, events, producers)
+    committed, producing = produce(db, customers, events, producers, rate)
     first_commit = min(committed.values())
     deadline = time.monotonic() + timeout
     while any(len(set(committed) - set(r.delivered)) for r in healthy):
@@ -216,6 +221,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=24600)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--only", choices=("with", "without"))
+    parser.add_argument("--rate", type=float, default=None,
+                        help="events committed a second at most (default: as fast as they go); "
+                             "below the worker's capacity, the latency is the pipeline's, not "
+                             "a backlog's")
     args = parser.parse_args()
 
     fresh_database(BENCH_DATABASE_URL)
@@ -248,10 +257,10 @@ def main() -> None:
                 relay_beat(app.extensions["loyalty_dispatcher"]):
             if args.only != "without":
                 run("with", db, healthy, flaky, [one, two, bad], args.events, args.producers,
-                    args.timeout)
+                    args.timeout, args.rate)
             if args.only != "with":
                 run("without", db, [*healthy, third], None, [one, two, good], args.events,
-                    args.producers, args.timeout)
+                    args.producers, args.timeout, args.rate)
         print(f"\nload average: {os.getloadavg()}")
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
