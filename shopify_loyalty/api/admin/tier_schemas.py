@@ -51,6 +51,10 @@ class VipTierAdminSchema(Schema):
     active = fields.Boolean()
 
 
+class VipTierListedSchema(VipTierAdminSchema):
+    members = fields.Integer(metadata={"description": "Customers who hold the tier now."})
+
+
 class TierAssignmentSchema(Schema):
     """The merchant's choice of tier; ``tierId`` null takes the tier away."""
 

@@ -45,6 +45,7 @@ class Setting:
     kind: Kind
     help: str
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # CHOICE: how a page names each choice, in order
     low: int = 0
     high: int = 10**9
     check: Callable[[str], str | None] | None = None  # TEXT: a message when wrong
@@ -69,22 +70,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("exclusion_tags", "exclusionTags", Kind.TAGS,
             "Customer tags that exclude from the program: a,b."),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
-            choices=EARN_EVENTS),
+            choices=EARN_EVENTS, labels=("Order created", "Order paid", "Order fulfilled")),
     Setting("referral_weekly_cap", "referralWeeklyCap", Kind.WHOLE,
             "Referrals a referrer is paid for in any 7 days (more complete unpaid).",
             low=0, high=1000),
     Setting("tier_metric", "tierMetric", Kind.CHOICE,
             "What VIP tier progress counts (tier thresholds are in it).",
-            choices=tuple(m.value for m in TierMetric)),
+            choices=tuple(m.value for m in TierMetric),
+            labels=("Money spent", "Points earned", "Paid orders")),
     Setting("tier_period", "tierPeriod", Kind.CHOICE,
             "Over which time VIP tier progress counts, and how long a tier is kept.",
-            choices=tuple(p.value for p in TierPeriod)),
+            choices=tuple(p.value for p in TierPeriod),
+            labels=("All time", "Calendar year", "Last 12 months")),
     Setting("point_value", "pointValue", Kind.MONEY,
             "What one point is worth in the shop's currency, for the dashboard; empty: the "
             "best rate among the active amount-off, store-credit and variable rules."),
     Setting("points_expiry", "pointsExpiry", Kind.CHOICE,
             "When points expire: never, after inactivity, or each earning after its days.",
-            choices=POINTS_EXPIRY),
+            choices=POINTS_EXPIRY, labels=("Never", "After inactivity", "Per earning")),
     Setting("points_expiry_days", "pointsExpiryDays", Kind.WHOLE,
             "Days of inactivity, or days after each earning, before points expire.",
             low=1, high=MAX_EXPIRY_DAYS),

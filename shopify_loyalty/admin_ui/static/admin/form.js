@@ -4,7 +4,8 @@
 //
 // A field: {name, label, type, help, options, prefix, suffix, min, max, wide}. Types:
 // text, textarea, integer, money (a decimal string), ids and days (lists of whole numbers),
-// tags (a list of words), select, checkbox, checkboxes (a list of the values ticked).
+// tags (a list of words), select (``numeric``: its values are ids), checkbox, checkboxes
+// (a list of the values ticked), date (YYYY-MM-DD, or null).
 
 import {ApiError} from './api.js';
 import {h, uid} from './dom.js';
@@ -35,8 +36,12 @@ const READERS = {
   ids: (input) => list(input.value, whole),
   days: (input) => list(input.value, whole),
   tags: (input) => input.value.split(',').map((tag) => tag.trim()).filter(Boolean),
-  select: (input) => (input.value === '' ? null : input.value),
+  select: (input, field) => {
+    if (input.value === '') return null;
+    return field.numeric ? Number(input.value) : input.value;
+  },
   checkbox: (input) => input.checked,
+  date: (input) => (input.value === '' ? null : input.value),
 };
 
 function control(field, value, id, describedBy) {
@@ -47,6 +52,9 @@ function control(field, value, id, describedBy) {
       : field.options;
     return h('select', common, options.map(([optionValue, label]) =>
       h('option', {value: optionValue, selected: shown(value) === optionValue}, label)));
+  }
+  if (field.type === 'date') {
+    return h('input', {...common, type: 'date', value: shown(value), min: field.min});
   }
   const numeric = ['integer', 'ids', 'days'].includes(field.type);
   return h('input', {...common, type: 'text', value: shown(value),
@@ -82,7 +90,7 @@ function renderField(field, value) {
   } else {
     const input = control(field, value, id, describedBy);
     inputs = [input];
-    read = () => READERS[field.type](input);
+    read = () => READERS[field.type](input, field);
     body = [h('label', {for: id}, field.label), h('div', {class: 'field__control'},
       field.prefix ? h('span', {class: 'field__affix'}, field.prefix) : null, input,
       field.suffix ? h('span', {class: 'field__affix'}, field.suffix) : null)];

@@ -28,9 +28,19 @@ function earning(rule, currency) {
     const minimum = rule.minOrder ? `, orders from ${formatMoney(rule.minOrder, currency)}` : '';
     return `${formatNumber(rule.pointsPerUnit)} points per unit${minimum}`;
   }
-  if (rule.points !== undefined && rule.points !== null) return `${formatNumber(rule.points)} points`;
-  return '';
+  const points = rule.points === undefined || rule.points === null ? ''
+    : `${formatNumber(rule.points)} points`;
+  if (rule.kind === 'REFERRAL') {
+    const gift = rule.refereeKind === 'PERCENTAGE' ? `${rule.refereeValue}% off`
+      : formatMoney(rule.refereeValue, currency);
+    return `${points} a referral; the friend gets ${gift}`;
+  }
+  if (rule.network) return `${points} on ${NETWORK_NAMES[rule.network] || rule.network}`;
+  return points;
 }
+
+const NETWORK_NAMES = {facebook: 'Facebook', instagram: 'Instagram', tiktok: 'TikTok',
+  twitter: 'X (Twitter)', x: 'X (Twitter)', pinterest: 'Pinterest', youtube: 'YouTube'};
 
 /** "Add …" with a choice of kind: a select and a button, keyboard-friendly. */
 function adder(family, kinds, label, navigate) {

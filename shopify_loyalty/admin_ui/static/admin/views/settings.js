@@ -26,7 +26,8 @@ export function settingField(name, property) {
   const type = typeOf(property);
   const field = {name, type, label: humanize(name), help: property.description, wide: true};
   if (type === 'select') {
-    field.options = property.enum.map((value) => [value, humanize(value)]);
+    const labels = property['x-choice-labels'] || {};
+    field.options = property.enum.map((value) => [value, labels[value] || humanize(value)]);
     field.nullable = Boolean(property.nullable);
   }
   if (type === 'integer' || type === 'days') {
