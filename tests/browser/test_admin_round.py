@@ -29,7 +29,7 @@ from shopify_loyalty.services.customers import identity, referral_codes, referra
 from shopify_loyalty.services.customers import tiers as customer_tiers
 from shopify_loyalty.services.program import earn_rules, tiers
 from shopify_loyalty.services.program import settings as shop_settings
-from tests.browser.conftest import PHONE, SHOP, Console, Seeded, shoot, sign_in
+from tests.browser.conftest import PHONE, Console, Seeded, shoot, sign_in
 from tests.browser.test_admin_pages import OVERFLOW, UNLABELLED
 
 
