@@ -21,6 +21,9 @@ def test_the_admin_pages_read_what_they_need_from_the_spec(client: FlaskClient) 
         if prop["x-setting-kind"] == "choice":
             assert list(prop["x-choice-labels"]) == prop["enum"], name
     assert settings["pointsExpiry"]["x-choice-labels"]["INACTIVITY"] == "After inactivity"
+    # Each setting names the section of the Settings page it shows in.
+    assert all(prop["x-setting-group"] for prop in settings.values())
+    assert settings["refundExpiredRewards"]["x-setting-group"] == "Expiry and reminders"
     assert settings["expiryReminderDays"]["items"] == {"type": "integer", "minimum": 1,
                                                       "maximum": 365}
     listed = schemas["VipTierListed"]["properties"]

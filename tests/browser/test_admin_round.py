@@ -288,6 +288,15 @@ def test_the_expiry_and_referral_settings_render_and_save(
     sign_in(page, live_server)
     page.goto(f"{live_server}/app/settings")
     main = page.locator("main")
+    # In sections: the expiry settings together, the tier settings together.
+    section = main.get_by_role("group", name="Expiry and reminders")
+    for label in ("Points expiry", "Points expiry days", "Expiry reminder days",
+                  "Reward reminder days", "Refund expired rewards"):
+        expect(section.get_by_label(label, exact=True)).to_be_visible()
+    tiers_section = main.get_by_role("group", name="VIP tiers")
+    expect(tiers_section.get_by_label("Tier metric")).to_have_value("SPENT")
+    expect(main.get_by_role("group", name="Referrals").get_by_label(
+        "Referral weekly cap")).to_have_value("10")
     expiry = main.get_by_label("Points expiry", exact=True)
     expect(expiry.locator("option")).to_have_text(["Never", "After inactivity",
                                                    "Per earning"])

@@ -154,7 +154,8 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
     """
     options: dict[str, Any] = {
         "allow_none": setting.default is None,
-        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value},
+        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value,
+                     "x-setting-group": setting.group},
     }
     kind = setting.kind
     if kind is shop_settings.Kind.TAGS:

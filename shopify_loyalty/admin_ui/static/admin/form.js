@@ -2,7 +2,8 @@
 // answers: a 422's errors under their fields, anything else in a banner. The API does the
 // validation, so the pages say exactly what other clients are told.
 //
-// A field: {name, label, type, help, options, prefix, suffix, min, max, wide}. Types:
+// A field: {name, label, type, help, options, prefix, suffix, min, max, wide, group (fields
+// of one group in a row are a fieldset named by it)}. Types:
 // text, textarea, integer, money (a decimal string), ids and days (lists of whole numbers),
 // tags (a list of words), select (``numeric``: its values are ids), checkbox, checkboxes
 // (a list of the values ticked), date (YYYY-MM-DD, or null).
@@ -104,6 +105,26 @@ function renderField(field, value) {
   return {field, node: wrapper, read, setError, focus: () => inputs[0].focus()};
 }
 
+/** The fields' nodes, each run of fields of one ``group`` in a fieldset named by it. */
+function grouped(rendered) {
+  const nodes = [];
+  let current = null;
+  for (const item of rendered) {
+    const {group} = item.field;
+    if (!group) {
+      current = null;
+      nodes.push(item.node);
+    } else if (current && current.group === group) {
+      current.node.append(item.node);
+    } else {
+      current = {group, node: h('fieldset', {class: 'form__group'}, h('legend', {}, group),
+        item.node)};
+      nodes.push(current.node);
+    }
+  }
+  return nodes;
+}
+
 /** A form of ``fields`` showing ``values``; ``onSubmit(body)`` sends it. Returns the node. */
 export function createForm({fields, values = {}, submitLabel = 'Save', onSubmit, extraActions = [],
   grid = false, aliases = {}}) {
@@ -113,7 +134,7 @@ export function createForm({fields, values = {}, submitLabel = 'Save', onSubmit,
   const form = h('form', {class: 'form', novalidate: true},
     notice,
     h('div', {class: grid ? 'form__fields form__fields--grid' : 'form__fields'},
-      rendered.map((item) => item.node)),
+      grouped(rendered)),
     h('div', {class: 'form__actions'}, extraActions, submit));
 
   function showErrors(error) {

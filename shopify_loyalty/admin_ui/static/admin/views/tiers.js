@@ -18,7 +18,8 @@ function multiplier(tier) {
 function climbCard(api, spec, values, refresh) {
   const properties = spec.components.schemas.Settings.properties;
   const form = createForm({
-    fields: CLIMB.map((name) => ({...settingField(name, properties[name]), wide: false})),
+    fields: CLIMB.map((name) => ({...settingField(name, properties[name]), wide: false,
+      group: null})),
     values,
     grid: true,
     submitLabel: 'Save',
