@@ -235,6 +235,12 @@ def test_the_admin_list_counts_each_tiers_members_and_the_detail_shows_progress(
     assert [(t["name"], t["active"], t["members"]) for t in listed] == [
         ("Silver", True, 2), ("Gold", False, 1)]  # kept until the tiers job moves them
     assert "members" not in client.get(f"{TIERS}/{silver['id']}", headers=headers).json
+    # Pages that only name the tiers leave the count out.
+    named = client.get(f"{TIERS}?members=false", headers=headers).json
+    assert [sorted(t) for t in named] == [sorted(["id", "name", "threshold", "earnMultiplier",
+                                                  "entryPoints", "perks", "active"])] * 2
+    refused = client.get(f"{TIERS}?members=maybe", headers=headers)
+    assert (refused.status_code, refused.json["code"]) == (422, "validation_error")
 
     detail = client.get("/api/admin/customers/7401", headers=headers).json
     assert (detail["vipTierId"], detail["tierProgress"]) == (silver["id"], {

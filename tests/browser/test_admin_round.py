@@ -122,11 +122,11 @@ def test_the_tiers_page_lists_creates_and_edits_tiers(
     expect(main.get_by_label("Threshold")).to_have_value("1200.5")
     main.get_by_role("button", name="Deactivate").click()
     page.get_by_role("dialog").get_by_role("button", name="Deactivate").click()
-    expect(main.get_by_role("button", name="Activate")).to_be_visible()
+    expect(main.get_by_role("button", name="Activate", exact=True)).to_be_visible()
     with committed_db.unit_of_work() as session:
         row = session.get_one(VipTier, tier_id)
         assert (row.threshold, row.perks, row.active) == (Decimal("1200.50"), None, False)
-    main.get_by_role("button", name="Activate").click()
+    main.get_by_role("button", name="Activate", exact=True).click()
     expect(main.get_by_role("button", name="Deactivate")).to_be_visible()
     page.goto(f"{live_server}/app/tiers")
     expect(main.get_by_role("row", name="Platinum")).to_contain_text("Active")

@@ -16,6 +16,7 @@ from shopify_loyalty.api.admin.tier_schemas import (
     TierAssignmentSchema,
     VipTierAdminSchema,
     VipTierCreateSchema,
+    VipTierListArgsSchema,
     VipTierListedSchema,
     VipTierPatchSchema,
 )
@@ -38,13 +39,16 @@ def _tier(row: VipTier) -> Any:
 
 @blp.route("/vip-tiers")
 class VipTiers(MethodView):
+    @blp.arguments(VipTierListArgsSchema, location="query")
     @blp.response(200, VipTierListedSchema(many=True))
-    def get(self) -> Response:
-        """All the shop's tiers, active or not, lowest first, with their members now."""
+    def get(self, args: dict[str, Any]) -> Response:
+        """All the shop's tiers, active or not, lowest first, with their members now
+        (``members=false``: without, for a page that only names the tiers)."""
         with database().unit_of_work() as session:
             shop = shop_of(session)
-            counts = customer_tiers.members(session, shop)
-            rows = [{**presenters.vip_tier(t), "active": t.active, "members": counts.get(t.id, 0)}
+            counts = customer_tiers.members(session, shop) if args["members"] else None
+            rows = [{**presenters.vip_tier(t), "active": t.active,
+                     **({"members": counts.get(t.id, 0)} if counts is not None else {})}
                     for t in tiers.tiers(session, shop)]
             return json_response(VipTierListedSchema(many=True).dump(rows))
 

@@ -87,7 +87,7 @@ export async function view({id, query}, {api, shopInfo, refresh}) {
   const [{data: customer}, {data: rows, total}, shop, {data: tiers}] = await Promise.all([
     api.get(`/customers/${id}`),
     api.get(`/customers/${id}/transactions`, {page: pageNumber, size: SIZE}),
-    shopInfo(), api.get('/vip-tiers')]);
+    shopInfo(), api.get('/vip-tiers', {members: false})]);
   const name = customerName(customer);
   return page({title: name, backTo: '/app/customers', backLabel: 'Customers',
     subtitle: [customer.email !== name ? customer.email : null,

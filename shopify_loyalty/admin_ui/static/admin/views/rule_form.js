@@ -15,7 +15,7 @@ function familyOf(name) {
 /** The shop's tiers, for a form with a required tier (none asked for otherwise). */
 async function tiersFor(api, family, kind) {
   if (!kindHas(family, kind, 'requiredTierId')) return [];
-  return (await api.get('/vip-tiers')).data;
+  return (await api.get('/vip-tiers', {members: false})).data;
 }
 
 function capitalised(text) {
