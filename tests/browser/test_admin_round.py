@@ -156,8 +156,10 @@ def test_a_customers_tier_and_progress_and_setting_it(
 ) -> None:
     console.allow(r"status of 422")
     sign_in(page, live_server)
-    page.goto(f"{live_server}/app/customers/7001")
+    page.goto(f"{live_server}/app/customers")
     main = page.locator("main")
+    expect(main.get_by_role("row", name="Ann Lee")).to_contain_text("Silver")
+    main.get_by_role("link", name="Ann Lee").click()
     card = main.get_by_role("region", name="VIP tier")
     expect(card).to_contain_text("Silver")
     expect(card).to_contain_text("$180.00")
@@ -271,6 +273,9 @@ def test_a_redeem_rule_with_a_required_tier(
     with committed_db.unit_of_work() as session:
         rule = session.scalars(select(RedeemRule).where(RedeemRule.name == "Gold $20")).one()
         assert rule.required_tier_id == ladder.gold_id
+    page.goto(f"{live_server}/app/program")
+    expect(main.get_by_role("row", name="Gold $20")).to_contain_text("Gold and above")
+    page.goto(f"{live_server}/app/program/redeem-rules/{rule.id}")
     main.get_by_label("Only for VIP tier").select_option(label="Every customer")
     main.get_by_role("button", name="Save").click()
     expect(page.locator(".toasts")).to_contain_text("Saved")
