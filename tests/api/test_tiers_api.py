@@ -212,3 +212,54 @@ def test_ids_beyond_a_database_id_are_a_404_not_a_500(
     response = getattr(client, method)(path, headers=admin(installed.domain),
                                        json={"tierId": None, "name": "X"})
     assert (response.status_code, response.json["code"]) == (404, "not_found")
+
+
+def test_the_admin_list_counts_each_tiers_members_and_the_detail_shows_progress(
+    client: FlaskClient, session: Session, installed: Shop, other: Shop
+) -> None:
+    headers = admin(installed.domain)
+    silver = _add(client, installed, name="Silver", threshold=100)
+    gold = _add(client, installed, name="Gold", threshold=500)
+    for shopify_id, tier, spent in ((7401, silver, 150), (7402, silver, 120), (7403, gold, 900),
+                                    (7404, None, 40)):
+        factories.customer(session, installed, shopify_id, spent_amount=spent,
+                           vip_tier_id=tier["id"] if tier else None)
+    # Another shop's customers never count here, whatever their tier.
+    theirs = client.post(TIERS, headers=admin(other.domain), json={"name": "S", "threshold": 1})
+    factories.customer(session, other, 7401, vip_tier_id=theirs.json["id"])
+    session.commit()
+    listed = client.get(TIERS, headers=headers).json
+    assert [(t["name"], t["members"]) for t in listed] == [("Silver", 2), ("Gold", 1)]
+    client.post(f"{TIERS}/{gold['id']}/deactivate", headers=headers)
+    listed = client.get(TIERS, headers=headers).json
+    assert [(t["name"], t["active"], t["members"]) for t in listed] == [
+        ("Silver", True, 2), ("Gold", False, 1)]  # kept until the tiers job moves them
+    assert "members" not in client.get(f"{TIERS}/{silver['id']}", headers=headers).json
+    # Pages that only name the tiers leave the count out.
+    named = client.get(f"{TIERS}?members=false", headers=headers).json
+    assert [sorted(t) for t in named] == [sorted(["id", "name", "threshold", "earnMultiplier",
+                                                  "entryPoints", "perks", "active"])] * 2
+    refused = client.get(f"{TIERS}?members=maybe", headers=headers)
+    assert (refused.status_code, refused.json["code"]) == (422, "validation_error")
+
+    detail = client.get("/api/admin/customers/7401", headers=headers).json
+    assert (detail["vipTierId"], detail["tierProgress"]) == (silver["id"], {
+        "metric": "SPENT", "current": 150.0, "nextTierId": None, "neededForNext": None})
+    again = _add(client, installed, name="Gold again", threshold=400)
+    detail = client.get("/api/admin/customers/7404", headers=headers).json
+    assert detail["tierProgress"]["current"] == 40.0
+    assert detail["tierProgress"]["neededForNext"] == 60.0  # to Silver
+    # Setting a tier answers with the same detail.
+    given = client.post("/api/admin/customers/7404/tier", headers=headers,
+                        json={"tierId": silver["id"]}).json
+    assert given["vipTierId"] == silver["id"]
+    assert given["tierProgress"]["nextTierId"] == again["id"]
+
+
+def test_a_shop_without_tiers_has_no_progress_in_the_admin(
+    client: FlaskClient, session: Session, installed: Shop
+) -> None:
+    factories.customer(session, installed, 7501)
+    session.commit()
+    detail = client.get("/api/admin/customers/7501", headers=admin(installed.domain)).json
+    assert (detail["vipTierId"], detail["tierProgress"]) == (None, None)

@@ -106,7 +106,7 @@ def test_a_rule_is_created_and_edited_through_its_form(
         assert (rule.points_cost, rule.combines_with) == (600, ["shipping"])
     main.get_by_role("button", name="Deactivate").click()
     page.get_by_role("dialog").get_by_role("button", name="Deactivate").click()
-    expect(main.get_by_role("button", name="Activate")).to_be_visible()
+    expect(main.get_by_role("button", name="Activate", exact=True)).to_be_visible()
     page.goto(f"{live_server}/app/program")
     expect(page.get_by_role("row", name=re.compile("Tenth off"))).to_contain_text("Inactive")
 

@@ -81,6 +81,7 @@ def customer_detail(detail: CustomerDetail, shop_domain: str) -> Any:
     body = customer(detail.customer)
     shopify_id = detail.customer.shopify_customer_id
     body["rewards"] = [presenters.reward(r, shop_domain, shopify_id) for r in detail.rewards]
+    body["tierProgress"] = presenters.tier_progress(detail.tier)
     dumped = _detail_schema.dump(body)
     dumped["transactions"] = presenters.transactions(list(detail.ledger))  # dumped already
     return dumped

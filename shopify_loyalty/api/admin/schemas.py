@@ -9,7 +9,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from shopify_loyalty.api import fields as api_fields
 from shopify_loyalty.api.fields import MAX_ID, MAX_POINTS, WholeNumber, shopify_id
-from shopify_loyalty.api.schemas import PageArgsSchema, RewardSchema, TransactionSchema, _enum
+from shopify_loyalty.api.schemas import (
+    PageArgsSchema,
+    RewardSchema,
+    TierProgressSchema,
+    TransactionSchema,
+    _enum,
+)
 from shopify_loyalty.models import (
     CustomerStatus,
     EarnRuleKind,
@@ -128,6 +134,9 @@ class CustomerSchema(Schema):
 
 
 class CustomerDetailSchema(CustomerSchema):
+    tierProgress = fields.Nested(TierProgressSchema, allow_none=True, metadata={
+        "description": "Progress in the shop's tier metric and to the next tier up; null "
+                       "when the shop has no active tier."})
     rewards = fields.List(fields.Nested(RewardSchema))
     transactions = fields.List(fields.Nested(TransactionSchema))
 
@@ -145,13 +154,17 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
     """
     options: dict[str, Any] = {
         "allow_none": setting.default is None,
-        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value},
+        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value,
+                     "x-setting-group": setting.group},
     }
     kind = setting.kind
     if kind is shop_settings.Kind.TAGS:
         return fields.List(fields.String(validate=validate.Length(max=255)),
                            validate=validate.Length(max=shop_settings.MAX_TAGS), **options)
     if kind is shop_settings.Kind.CHOICE:
+        if setting.labels:
+            options["metadata"]["x-choice-labels"] = dict(zip(setting.choices, setting.labels,
+                                                              strict=True))
         return fields.String(validate=validate.OneOf(setting.choices), **options)
     if kind is shop_settings.Kind.WHOLE:
         return fields.Integer(strict=True, validate=validate.Range(setting.low, setting.high),

@@ -6,7 +6,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shopify_loyalty.api.fields import MAX_ID, WholeNumber
 from shopify_loyalty.services.program import tiers
@@ -49,6 +49,19 @@ class VipTierAdminSchema(Schema):
     entryPoints = fields.Integer()
     perks = fields.String(allow_none=True)
     active = fields.Boolean()
+
+
+class VipTierListArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # cache-busting and tracking parameters are harmless
+
+    members = fields.Boolean(load_default=True,
+                             metadata={"description": "false: leave the counts out."})
+
+
+class VipTierListedSchema(VipTierAdminSchema):
+    members = fields.Integer(metadata={"description": "Customers who hold the tier now "
+                                       "(left out with members=false)."})
 
 
 class TierAssignmentSchema(Schema):

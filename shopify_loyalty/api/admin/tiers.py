@@ -16,6 +16,8 @@ from shopify_loyalty.api.admin.tier_schemas import (
     TierAssignmentSchema,
     VipTierAdminSchema,
     VipTierCreateSchema,
+    VipTierListArgsSchema,
+    VipTierListedSchema,
     VipTierPatchSchema,
 )
 from shopify_loyalty.api.context import database
@@ -23,6 +25,7 @@ from shopify_loyalty.api.schemas import ErrorSchema
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.models import VipTier
 from shopify_loyalty.services.customers import admin as customers_admin
+from shopify_loyalty.services.customers import tiers as customer_tiers
 from shopify_loyalty.services.program import tiers
 
 blp = Blueprint("admin_tiers", __name__, url_prefix="/api/admin",
@@ -36,11 +39,18 @@ def _tier(row: VipTier) -> Any:
 
 @blp.route("/vip-tiers")
 class VipTiers(MethodView):
-    @blp.response(200, VipTierAdminSchema(many=True))
-    def get(self) -> Response:
-        """All the shop's tiers, active or not, lowest first."""
+    @blp.arguments(VipTierListArgsSchema, location="query")
+    @blp.response(200, VipTierListedSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Response:
+        """All the shop's tiers, active or not, lowest first, with their members now
+        (``members=false``: without, for a page that only names the tiers)."""
         with database().unit_of_work() as session:
-            return json_response([_tier(t) for t in tiers.tiers(session, shop_of(session))])
+            shop = shop_of(session)
+            counts = customer_tiers.members(session, shop) if args["members"] else None
+            rows = [{**presenters.vip_tier(t), "active": t.active,
+                     **({"members": counts.get(t.id, 0)} if counts is not None else {})}
+                    for t in tiers.tiers(session, shop)]
+            return json_response(VipTierListedSchema(many=True).dump(rows))
 
     @blp.arguments(VipTierCreateSchema)
     @blp.response(201, VipTierAdminSchema)

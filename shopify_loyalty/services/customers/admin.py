@@ -37,6 +37,7 @@ class CustomerDetail:
     customer: Customer
     rewards: Sequence[Reward]
     ledger: Sequence[PointTransaction]
+    tier: tiers.TierStatus
 
 
 def known_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Customer:
@@ -76,13 +77,14 @@ def search(session: Session, shop: Shop, email: str | None, q: str | None,
 
 
 def detail(session: Session, shop: Shop, shopify_customer_id: int) -> CustomerDetail:
-    """Balances, rewards (every UNUSED one and the recent others) and the latest ledger rows.
+    """Balances, tier and progress, rewards (every UNUSED one and the recent others) and the
+    latest ledger rows.
 
     Raises NotFoundError."""
     customer = known_customer(session, shop, shopify_customer_id)
     info = portal.loyalty_info(session, shop, customer)
     rows = portal.ledger_page(session, customer, 0, DETAIL_LEDGER_ROWS).items
-    return CustomerDetail(customer, info.rewards, rows)
+    return CustomerDetail(customer, info.rewards, rows, info.tier)
 
 
 def ledger(session: Session, shop: Shop, shopify_customer_id: int, page: int,

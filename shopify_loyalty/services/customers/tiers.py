@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import ValidationError
@@ -157,3 +157,23 @@ def status(session: Session, shop: Shop, customer: Customer, now: datetime) -> T
     value = progress.current(session, shop, customer, now)
     needed = max(following.threshold - value, Decimal("0")) if following else None
     return TierStatus(held, following, metric, value, needed)
+
+
+def members(session: Session, shop: Shop) -> dict[int, int]:
+    """How many customers hold each of the shop's tiers (tiers nobody holds are left out).
+
+    A grouped count on ``customers.vip_tier_id``'s index: a tier id names one shop, so the
+    shop's tier ids scope it, and PostgreSQL counts from the index alone (no heap rows).
+    The ids go in as values, not as a subquery, so that the scan reads only those ids'
+    entries (a join would merge along the whole index): it costs the members counted, not
+    the table (bench/tier_members.py).
+    """
+    ids = session.scalars(select(VipTier.id).where(VipTier.shop_id == shop.id)).all()
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Customer.vip_tier_id, func.count())
+        .where(Customer.vip_tier_id.in_(ids))
+        .group_by(Customer.vip_tier_id)
+    ).all()
+    return {tier_id: count for tier_id, count in rows if tier_id is not None}

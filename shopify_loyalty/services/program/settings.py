@@ -45,6 +45,8 @@ class Setting:
     kind: Kind
     help: str
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # CHOICE: how a page names each choice, in order
+    group: str = ""  # the section of the Settings page it shows in
     low: int = 0
     high: int = 10**9
     check: Callable[[str], str | None] | None = None  # TEXT: a message when wrong
@@ -65,39 +67,47 @@ def _code_prefix(text: str) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("code_prefix", "codePrefix", Kind.TEXT,
-            "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True),
+            "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True,
+            group="Discount codes"),
     Setting("exclusion_tags", "exclusionTags", Kind.TAGS,
-            "Customer tags that exclude from the program: a,b."),
+            "Customer tags that exclude from the program: a,b.", group="Earning"),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
-            choices=EARN_EVENTS),
+            choices=EARN_EVENTS, labels=("Order created", "Order paid", "Order fulfilled"),
+            group="Earning"),
     Setting("referral_weekly_cap", "referralWeeklyCap", Kind.WHOLE,
             "Referrals a referrer is paid for in any 7 days (more complete unpaid).",
-            low=0, high=1000),
+            low=0, high=1000, group="Referrals"),
     Setting("tier_metric", "tierMetric", Kind.CHOICE,
             "What VIP tier progress counts (tier thresholds are in it).",
-            choices=tuple(m.value for m in TierMetric)),
+            choices=tuple(m.value for m in TierMetric),
+            labels=("Money spent", "Points earned", "Paid orders"), group="VIP tiers"),
     Setting("tier_period", "tierPeriod", Kind.CHOICE,
             "Over which time VIP tier progress counts, and how long a tier is kept.",
-            choices=tuple(p.value for p in TierPeriod)),
+            choices=tuple(p.value for p in TierPeriod),
+            labels=("All time", "Calendar year", "Last 12 months"), group="VIP tiers"),
     Setting("point_value", "pointValue", Kind.MONEY,
             "What one point is worth in the shop's currency, for the dashboard; empty: the "
-            "best rate among the active amount-off, store-credit and variable rules."),
+            "best rate among the active amount-off, store-credit and variable rules.",
+            group="Dashboard"),
     Setting("points_expiry", "pointsExpiry", Kind.CHOICE,
             "When points expire: never, after inactivity, or each earning after its days.",
-            choices=POINTS_EXPIRY),
+            choices=POINTS_EXPIRY, labels=("Never", "After inactivity", "Per earning"),
+            group="Expiry and reminders"),
     Setting("points_expiry_days", "pointsExpiryDays", Kind.WHOLE,
             "Days of inactivity, or days after each earning, before points expire.",
-            low=1, high=MAX_EXPIRY_DAYS),
+            low=1, high=MAX_EXPIRY_DAYS, group="Expiry and reminders"),
     Setting("expiry_reminder_days", "expiryReminderDays", Kind.DAYS,
-            "Days before points expire to remind the customer: 30,7.", low=1, high=365),
+            "Days before points expire to remind the customer: 30,7.", low=1, high=365,
+            group="Expiry and reminders"),
     Setting("reward_reminder_days", "rewardReminderDays", Kind.DAYS,
             "Days before an unused reward expires to remind the customer: 7,1.",
-            low=1, high=365),
+            low=1, high=365, group="Expiry and reminders"),
     Setting("refund_expired_rewards", "refundExpiredRewards", Kind.SWITCH,
-            "Give the points of an unused discount code back when it expires."),
+            "Give the points of an unused discount code back when it expires.",
+            group="Expiry and reminders"),
     Setting("shopify_sync", "shopifySync", Kind.SWITCH,
             "Write each customer's balance, tier and referral link to Shopify (metafields "
-            "loyalty.*, a tier tag)."),
+            "loyalty.*, a tier tag).", group="Shopify"),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 BY_API = {setting.api: setting for setting in SETTINGS}

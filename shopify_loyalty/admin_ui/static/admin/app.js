@@ -1,6 +1,8 @@
 // The admin's entry point: which mode the page is in, the API client, the routes.
 //
 // A new page is a view module and one route() line here (and a link in app.html's menus).
+// Next: the event endpoints page (views/event_endpoints.js, route '/events', after
+// "Referrals" in both menus) once the events API is merged.
 
 import {createApi} from './api.js';
 import {h} from './dom.js';
@@ -12,9 +14,12 @@ import * as customers from './views/customers.js';
 import * as dashboard from './views/dashboard.js';
 import * as data from './views/data.js';
 import * as program from './views/program.js';
+import * as referrals from './views/referrals.js';
 import * as rewards from './views/rewards.js';
 import * as ruleForm from './views/rule_form.js';
 import * as settings from './views/settings.js';
+import * as tierForm from './views/tier_form.js';
+import * as tiers from './views/tiers.js';
 
 function meta(name) {
   const tag = document.querySelector(`meta[name="${name}"]`);
@@ -25,10 +30,14 @@ route('/', dashboard.view);
 route('/program', program.view);
 route('/program/:family/new', ruleForm.create);
 route('/program/:family/:id', ruleForm.edit);
+route('/tiers', tiers.view);
+route('/tiers/new', tierForm.create);
+route('/tiers/:id', tierForm.edit);
 route('/settings', settings.view);
 route('/customers', customers.view);
 route('/customers/:id', customer.view);
 route('/rewards', rewards.view);
+route('/referrals', referrals.view);
 route('/api-keys', apiKeys.view);
 route('/data', data.view);
 

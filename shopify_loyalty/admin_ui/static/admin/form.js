@@ -2,9 +2,11 @@
 // answers: a 422's errors under their fields, anything else in a banner. The API does the
 // validation, so the pages say exactly what other clients are told.
 //
-// A field: {name, label, type, help, options, prefix, suffix, min, max, wide}. Types:
+// A field: {name, label, type, help, options, prefix, suffix, min, max, wide, group (fields
+// of one group in a row are a fieldset named by it)}. Types:
 // text, textarea, integer, money (a decimal string), ids and days (lists of whole numbers),
-// tags (a list of words), select, checkbox, checkboxes (a list of the values ticked).
+// tags (a list of words), select (``numeric``: its values are ids), checkbox, checkboxes
+// (a list of the values ticked), date (YYYY-MM-DD, or null).
 
 import {ApiError} from './api.js';
 import {h, uid} from './dom.js';
@@ -35,8 +37,12 @@ const READERS = {
   ids: (input) => list(input.value, whole),
   days: (input) => list(input.value, whole),
   tags: (input) => input.value.split(',').map((tag) => tag.trim()).filter(Boolean),
-  select: (input) => (input.value === '' ? null : input.value),
+  select: (input, field) => {
+    if (input.value === '') return null;
+    return field.numeric ? Number(input.value) : input.value;
+  },
   checkbox: (input) => input.checked,
+  date: (input) => (input.value === '' ? null : input.value),
 };
 
 function control(field, value, id, describedBy) {
@@ -47,6 +53,9 @@ function control(field, value, id, describedBy) {
       : field.options;
     return h('select', common, options.map(([optionValue, label]) =>
       h('option', {value: optionValue, selected: shown(value) === optionValue}, label)));
+  }
+  if (field.type === 'date') {
+    return h('input', {...common, type: 'date', value: shown(value), min: field.min});
   }
   const numeric = ['integer', 'ids', 'days'].includes(field.type);
   return h('input', {...common, type: 'text', value: shown(value),
@@ -82,7 +91,7 @@ function renderField(field, value) {
   } else {
     const input = control(field, value, id, describedBy);
     inputs = [input];
-    read = () => READERS[field.type](input);
+    read = () => READERS[field.type](input, field);
     body = [h('label', {for: id}, field.label), h('div', {class: 'field__control'},
       field.prefix ? h('span', {class: 'field__affix'}, field.prefix) : null, input,
       field.suffix ? h('span', {class: 'field__affix'}, field.suffix) : null)];
@@ -96,6 +105,26 @@ function renderField(field, value) {
   return {field, node: wrapper, read, setError, focus: () => inputs[0].focus()};
 }
 
+/** The fields' nodes, each run of fields of one ``group`` in a fieldset named by it. */
+function grouped(rendered) {
+  const nodes = [];
+  let current = null;
+  for (const item of rendered) {
+    const {group} = item.field;
+    if (!group) {
+      current = null;
+      nodes.push(item.node);
+    } else if (current && current.group === group) {
+      current.node.append(item.node);
+    } else {
+      current = {group, node: h('fieldset', {class: 'form__group'}, h('legend', {}, group),
+        item.node)};
+      nodes.push(current.node);
+    }
+  }
+  return nodes;
+}
+
 /** A form of ``fields`` showing ``values``; ``onSubmit(body)`` sends it. Returns the node. */
 export function createForm({fields, values = {}, submitLabel = 'Save', onSubmit, extraActions = [],
   grid = false, aliases = {}}) {
@@ -105,7 +134,7 @@ export function createForm({fields, values = {}, submitLabel = 'Save', onSubmit,
   const form = h('form', {class: 'form', novalidate: true},
     notice,
     h('div', {class: grid ? 'form__fields form__fields--grid' : 'form__fields'},
-      rendered.map((item) => item.node)),
+      grouped(rendered)),
     h('div', {class: 'form__actions'}, extraActions, submit));
 
   function showErrors(error) {

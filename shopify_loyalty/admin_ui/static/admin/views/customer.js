@@ -4,6 +4,7 @@ import {formatDate, formatMoney, formatNumber, h, humanize, randomKey} from '../
 import {createForm} from '../form.js';
 import {button, card, confirmDialog, page, pagination, statusBadge, summary, table, toast}
   from '../ui.js';
+import {tierCard} from './customer_tier.js';
 import {customerName} from './customers.js';
 import {refundButton} from './rewards.js';
 
@@ -83,10 +84,10 @@ function historyCard(rows, total, pageNumber, id) {
 
 export async function view({id, query}, {api, shopInfo, refresh}) {
   const pageNumber = Math.max(0, Number.parseInt(query.get('page') || '0', 10) || 0);
-  const [{data: customer}, {data: rows, total}, shop] = await Promise.all([
+  const [{data: customer}, {data: rows, total}, shop, {data: tiers}] = await Promise.all([
     api.get(`/customers/${id}`),
     api.get(`/customers/${id}/transactions`, {page: pageNumber, size: SIZE}),
-    shopInfo()]);
+    shopInfo(), api.get('/vip-tiers', {members: false})]);
   const name = customerName(customer);
   return page({title: name, backTo: '/app/customers', backLabel: 'Customers',
     subtitle: [customer.email !== name ? customer.email : null,
@@ -95,7 +96,8 @@ export async function view({id, query}, {api, shopInfo, refresh}) {
     actions: [statusBadge(customer.customerStatus, humanize(customer.customerStatus)),
       exclusionButton(api, customer, refresh)].filter(Boolean)},
   h('div', {class: 'columns columns--two-one columns--aside-first'},
-    h('div', {class: 'stack'}, pointsCard(customer, shop.currency), adjustCard(api, id, refresh)),
+    h('div', {class: 'stack'}, pointsCard(customer, shop.currency), adjustCard(api, id, refresh),
+      tierCard(api, customer, tiers, shop.currency, refresh)),
     h('div', {class: 'stack'}, historyCard(rows, total, pageNumber, id),
       rewardsCard(customer, api, refresh))));
 }

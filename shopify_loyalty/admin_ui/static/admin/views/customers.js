@@ -25,7 +25,10 @@ function searchForm(q, navigate) {
 export async function view({query}, {api, navigate}) {
   const q = query.get('q') || '';
   const pageNumber = Math.max(0, Number.parseInt(query.get('page') || '0', 10) || 0);
-  const {data: rows, total} = await api.get('/customers', {q, page: pageNumber, size: SIZE});
+  const [{data: rows, total}, {data: tiers}] = await Promise.all([
+    api.get('/customers', {q, page: pageNumber, size: SIZE}),
+    api.get('/vip-tiers', {members: false})]);
+  const tierNames = Object.fromEntries(tiers.map((t) => [t.id, t.name]));
   const hrefFor = (n) => `/app/customers?${new URLSearchParams({...(q ? {q} : {}), page: n})}`;
   return page({title: 'Customers',
     subtitle: `${formatNumber(total)} ${q ? 'found' : 'in the program'}`},
@@ -39,6 +42,7 @@ export async function view({query}, {api, navigate}) {
             ? h('div', {class: 'text-secondary'}, c.email) : null)},
         {label: 'Status', render: (c) => statusBadge(c.customerStatus,
           humanize(c.customerStatus))},
+        {label: 'VIP tier', render: (c) => (c.vipTierId ? tierNames[c.vipTierId] || '—' : '—')},
         {label: 'Points', numeric: true, render: (c) => formatNumber(c.availablePoints)},
         {label: 'Pending', numeric: true, render: (c) => formatNumber(c.pendingPoints)},
         {label: 'Member since', render: (c) => formatDate(c.createdAt)},

@@ -3,6 +3,11 @@
 
 const COMBINES = [['order', 'Order discounts'], ['product', 'Product discounts'],
   ['shipping', 'Shipping discounts']];
+const FOLLOW_NETWORKS = [['facebook', 'Facebook'], ['instagram', 'Instagram'],
+  ['tiktok', 'TikTok'], ['twitter', 'X (Twitter)'], ['pinterest', 'Pinterest'],
+  ['youtube', 'YouTube']];
+const SHARE_NETWORKS = [['facebook', 'Facebook'], ['x', 'X (Twitter)']];
+const REFEREE_KINDS = [['FIXED_AMOUNT', 'An amount off'], ['PERCENTAGE', 'A percentage off']];
 const INTERVALS = [['day', 'A day'], ['week', 'A week'], ['month', 'A month'],
   ['year', 'A year'], ['lifetime', 'Ever']];
 
@@ -37,10 +42,20 @@ export const FIELDS = {
   includeTax: {type: 'checkbox', label: 'Count taxes'},
   pendingDays: {type: 'integer', label: 'Points pending for', suffix: 'days',
     help: 'Points become spendable after this many days (your return window); 0: at once.'},
+  network: {type: 'select', label: 'Network', options: FOLLOW_NETWORKS,
+    help: 'One rule per network.'},
+  refereeValue: {type: 'money', label: "Friend's discount", prefix: null,
+    help: 'What the code a referred friend gets is worth: an amount, or a percent.'},
+  refereeKind: {type: 'select', label: "Friend's discount is", options: REFEREE_KINDS},
+  // Its options are the shop's tiers (fieldsOf's ``tiers``).
+  requiredTierId: {type: 'select', label: 'Only for VIP tier', numeric: true, nullable: true,
+    emptyLabel: 'Every customer', options: [],
+    help: 'The tier chosen and every tier above it can redeem this reward.'},
 };
 
 const LIMITS = ['limitCount', 'limitInterval'];
-const CODE_TERMS = ['minSubtotal', 'expiresInDays', 'combinesWith', ...LIMITS];
+const CODE_TERMS = ['minSubtotal', 'expiresInDays', 'combinesWith', ...LIMITS,
+  'requiredTierId'];
 
 /** Redeem rule kinds: their name, and their fields after name and description.
  * A field may be [name, overrides] to relabel it for the kind. */
@@ -55,7 +70,7 @@ export const REDEEM_KINDS = {
   FREE_PRODUCT: {label: 'Free product', fields: ['pointsCost', 'variantIds', ...CODE_TERMS]},
   STORE_CREDIT: {label: 'Store credit',
     fields: ['pointsCost', ['value', {label: 'Credit amount'}],
-      ['expiresInDays', {label: 'Credit expires after'}], ...LIMITS]},
+      ['expiresInDays', {label: 'Credit expires after'}], ...LIMITS, 'requiredTierId']},
   VARIABLE_AMOUNT: {label: 'Amount off, customer picks the points',
     fields: ['pointsPerUnit', 'minPoints', 'maxPoints', 'increment', 'productIds',
       'collectionIds', ...CODE_TERMS]},
@@ -67,6 +82,21 @@ export const EARN_KINDS = {
     fields: [['pointsPerUnit', {label: 'Points per currency unit spent'}], 'minOrder',
       'includeShipping', 'includeTax', 'pendingDays']},
   SIGNUP: {label: 'Points for signing up', fields: ['points', 'pendingDays']},
+  BIRTHDAY: {label: 'Points on their birthday', fields: [['points', {
+    help: "Once a year, on the customer's birthday (a date of birth given 30 days before)."}]]},
+  NEWSLETTER: {label: 'Points for subscribing to emails', fields: [['points', {
+    help: 'Once, when the customer agrees to email marketing in Shopify.'}]]},
+  SMS: {label: 'Points for subscribing to texts', fields: [['points', {
+    help: 'Once, when the customer agrees to SMS marketing in Shopify.'}]]},
+  SOCIAL_FOLLOW: {label: 'Points for following on social media',
+    fields: ['network', ['points', {help: 'Once per customer and network.'}]]},
+  SOCIAL_SHARE: {label: 'Points for sharing on social media',
+    fields: [['network', {options: SHARE_NETWORKS}],
+      ['points', {help: 'Once per customer and network.'}]]},
+  REFERRAL: {label: 'Referring a friend',
+    fields: [['points', {label: "Referrer's points",
+      help: "For each referred friend's first paid order (see the weekly cap in Settings)."}],
+    'pendingDays', 'refereeKind', 'refereeValue']},
 };
 
 export const FAMILIES = {
@@ -76,19 +106,31 @@ export const FAMILIES = {
     title: 'Ways to earn'},
 };
 
-/** The form fields of a kind, with the shop's currency as the money prefix. */
-export function fieldsOf(family, kind, currency) {
+/** The form fields of a kind, with the shop's currency as the money prefix and the
+ * shop's tiers (``tiers``, lowest first; inactive ones only if ``current`` names one) as
+ * the choices of a required tier. */
+export function fieldsOf(family, kind, currency, {tiers = [], current = {}} = {}) {
   const {kinds, head} = FAMILIES[family];
   const symbol = currencySymbol(currency);
   return [...head, ...kinds[kind].fields].map((entry) => {
     const [name, overrides] = Array.isArray(entry) ? entry : [entry, {}];
     const field = {name, ...FIELDS[name], ...overrides};
     if (field.type === 'money' && field.prefix !== null) field.prefix = symbol;
+    if (name === 'requiredTierId') {
+      field.options = tiers.filter((t) => t.active || t.id === current.requiredTierId)
+        .map((t) => [String(t.id), t.active ? t.name : `${t.name} (inactive)`]);
+    }
     return field;
   });
 }
 
-function currencySymbol(currency) {
+/** Whether a kind's form shows a field. */
+export function kindHas(family, kind, name) {
+  return FAMILIES[family].kinds[kind].fields.some((entry) =>
+    (Array.isArray(entry) ? entry[0] : entry) === name);
+}
+
+export function currencySymbol(currency) {
   try {
     const parts = new Intl.NumberFormat(undefined, {style: 'currency', currency: currency || 'USD'})
       .formatToParts(0);

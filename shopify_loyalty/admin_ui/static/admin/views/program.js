@@ -28,9 +28,19 @@ function earning(rule, currency) {
     const minimum = rule.minOrder ? `, orders from ${formatMoney(rule.minOrder, currency)}` : '';
     return `${formatNumber(rule.pointsPerUnit)} points per unit${minimum}`;
   }
-  if (rule.points !== undefined && rule.points !== null) return `${formatNumber(rule.points)} points`;
-  return '';
+  const points = rule.points === undefined || rule.points === null ? ''
+    : `${formatNumber(rule.points)} points`;
+  if (rule.kind === 'REFERRAL') {
+    const gift = rule.refereeKind === 'PERCENTAGE' ? `${rule.refereeValue}% off`
+      : formatMoney(rule.refereeValue, currency);
+    return `${points} a referral; the friend gets ${gift}`;
+  }
+  if (rule.network) return `${points} on ${NETWORK_NAMES[rule.network] || rule.network}`;
+  return points;
 }
+
+const NETWORK_NAMES = {facebook: 'Facebook', instagram: 'Instagram', tiktok: 'TikTok',
+  twitter: 'X (Twitter)', x: 'X (Twitter)', pinterest: 'Pinterest', youtube: 'YouTube'};
 
 /** "Add …" with a choice of kind: a select and a button, keyboard-friendly. */
 function adder(family, kinds, label, navigate) {
@@ -48,15 +58,19 @@ function activeBadge(rule) {
 }
 
 export async function view(_params, {api, shopInfo, navigate}) {
-  const [{data: redeem}, {data: earn}, shop] = await Promise.all([
-    api.get('/redeem-rules'), api.get('/earn-rules'), shopInfo()]);
+  const [{data: redeem}, {data: earn}, shop, {data: tiers}] = await Promise.all([
+    api.get('/redeem-rules'), api.get('/earn-rules'), shopInfo(),
+    api.get('/vip-tiers', {members: false})]);
+  const tierNames = Object.fromEntries(tiers.map((t) => [t.id, t.name]));
   return page({title: 'Program'},
     card({title: 'Ways to redeem', flush: true,
       actions: [adder('redeem-rules', REDEEM_KINDS, 'Add reward', navigate)]},
     table({caption: 'Ways to redeem', rows: redeem, empty: 'No rewards yet: add one.',
       columns: [
-        {label: 'Reward', render: (r) => h('a', {href: `/app/program/redeem-rules/${r.id}`},
-          r.name)},
+        {label: 'Reward', render: (r) => h('div', {},
+          h('a', {href: `/app/program/redeem-rules/${r.id}`}, r.name),
+          r.requiredTierId ? h('div', {class: 'text-secondary'},
+            `${tierNames[r.requiredTierId] || 'A tier'} and above`) : null)},
         {label: 'Kind', render: (r) => (REDEEM_KINDS[r.kind] || {label: r.kind}).label},
         {label: 'Points', numeric: true, render: cost},
         {label: 'Worth', render: (r) => worth(r, shop.currency)},

@@ -4,12 +4,18 @@
 import {h} from '../dom.js';
 import {createForm} from '../form.js';
 import {banner, button, card, confirmDialog, page, statusBadge, toast} from '../ui.js';
-import {FAMILIES, fieldsOf} from './kinds.js';
+import {FAMILIES, fieldsOf, kindHas} from './kinds.js';
 
 function familyOf(name) {
   const family = FAMILIES[name];
   if (!family) throw new Error('There is no such part of the program.');
   return family;
+}
+
+/** The shop's tiers, for a form with a required tier (none asked for otherwise). */
+async function tiersFor(api, family, kind) {
+  if (!kindHas(family, kind, 'requiredTierId')) return [];
+  return (await api.get('/vip-tiers', {members: false})).data;
 }
 
 function capitalised(text) {
@@ -28,9 +34,9 @@ export async function create({family, query}, {api, shopInfo, navigate}) {
   const info = familyOf(family);
   const kind = query.get('kind');
   if (!info.kinds[kind]) return kindChooser(family, info);
-  const shop = await shopInfo();
+  const [shop, tiers] = await Promise.all([shopInfo(), tiersFor(api, family, kind)]);
   const form = createForm({
-    fields: fieldsOf(family, kind, shop.currency),
+    fields: fieldsOf(family, kind, shop.currency, {tiers}),
     values: family === 'earn-rules' ? {pendingDays: 0} : {},
     submitLabel: 'Create',
     grid: true,
@@ -50,6 +56,7 @@ export async function edit({family, id}, {api, shopInfo, refresh}) {
   const info = familyOf(family);
   const [{data: rule}, shop] = await Promise.all([api.get(`/${family}/${id}`), shopInfo()]);
   const kind = info.kinds[rule.kind];
+  const tiers = kind ? await tiersFor(api, family, rule.kind) : [];
   if (!kind) {
     return page({title: rule.name || rule.kind, backTo: '/app/program', backLabel: 'Program'},
       banner({tone: 'warning'}, h('p', {}, `${rule.kind} rules cannot be edited here yet.`)));
@@ -69,7 +76,7 @@ export async function edit({family, id}, {api, shopInfo, refresh}) {
     refresh();
   }
   const form = createForm({
-    fields: fieldsOf(family, rule.kind, shop.currency),
+    fields: fieldsOf(family, rule.kind, shop.currency, {tiers, current: rule}),
     values: rule,
     grid: true,
     extraActions: [rule.active ? button('Deactivate', {variant: 'critical', onClick: deactivate})

@@ -24,9 +24,11 @@ function typeOf(property) {
 /** A form field from a property of the Settings schema. */
 export function settingField(name, property) {
   const type = typeOf(property);
-  const field = {name, type, label: humanize(name), help: property.description, wide: true};
+  const field = {name, type, label: humanize(name), help: property.description, wide: true,
+    group: property['x-setting-group'] || null};
   if (type === 'select') {
-    field.options = property.enum.map((value) => [value, humanize(value)]);
+    const labels = property['x-choice-labels'] || {};
+    field.options = property.enum.map((value) => [value, labels[value] || humanize(value)]);
     field.nullable = Boolean(property.nullable);
   }
   if (type === 'integer' || type === 'days') {
