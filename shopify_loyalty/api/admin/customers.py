@@ -8,7 +8,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shopify_loyalty.api import presenters
+from shopify_loyalty.api import idempotent, presenters
 from shopify_loyalty.api.admin import presenters as admin_presenters
 from shopify_loyalty.api.admin.common import TOTAL, authenticate, paged, shop_of
 from shopify_loyalty.api.admin.schemas import (
@@ -28,11 +28,7 @@ blp = Blueprint("admin_customers", __name__, url_prefix="/api/admin",
                 description="Embedded admin: customers, point adjustments, exclusion.")
 blp.before_request(authenticate)
 
-IDEMPOTENCY_KEY = {
-    "in": "header", "name": "Idempotency-Key", "required": False,
-    "schema": {"type": "string", "maxLength": adjustments.MAX_KEY_LENGTH},
-    "description": "Retries with the same key post the adjustment once.",
-}
+IDEMPOTENCY_KEY = idempotent.key_parameter("Retries with the same key post the adjustment once.")
 
 
 def _detail(session: Any, customer_id: int) -> Any:

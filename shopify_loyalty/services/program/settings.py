@@ -49,6 +49,7 @@ class Setting:
     high: int = 10**9
     check: Callable[[str], str | None] | None = None  # TEXT: a message when wrong
     upper: bool = False  # TEXT: stored upper-case
+    pattern: str | None = None  # TEXT: what ``check`` accepts, as the API's spec states it
 
     @property
     def default(self) -> Any:
@@ -65,7 +66,8 @@ def _code_prefix(text: str) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("code_prefix", "codePrefix", Kind.TEXT,
-            "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True),
+            "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True,
+            pattern=r"^[A-Za-z0-9_-]{0,16}$"),
     Setting("exclusion_tags", "exclusionTags", Kind.TAGS,
             "Customer tags that exclude from the program: a,b."),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
