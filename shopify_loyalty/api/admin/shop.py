@@ -14,9 +14,9 @@ from shopify_loyalty.api.admin.schemas import (
     ApiKeyCreatedSchema,
     ApiKeyCreateSchema,
     ApiKeySchema,
-    SettingsSchema,
     ShopSchema,
 )
+from shopify_loyalty.api.admin.settings_schema import SettingsSchema
 from shopify_loyalty.api.context import database
 from shopify_loyalty.api.schemas import ErrorSchema
 from shopify_loyalty.db import utcnow
