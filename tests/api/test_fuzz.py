@@ -61,6 +61,7 @@ UNSTATABLE: dict[tuple[str, str], frozenset[str]] = {
                                                             "earnMultiplier"}),
     ("POST", "/loyalty/cp/api/birthday"): frozenset({"dob"}),
     ("PATCH", "/api/admin/customers/{customer_id}"): frozenset({"dob"}),
+    ("POST", "/api/admin/customers/{customer_id}/tier"): frozenset({"tierId", "until"}),
     ("GET", "/api/external/customer-loyalty"): frozenset({"customerId"}),
     ("POST", "/api/admin/imports/balances"): frozenset({"file"}),
 }

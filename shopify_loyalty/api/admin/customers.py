@@ -65,7 +65,8 @@ class CustomerItem(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any], customer_id: int) -> Response:
-        """Set, correct or erase (null) the customer's date of birth."""
+        """Set, correct or erase (null) the customer's date of birth (from 120 years ago to
+        today; 422 otherwise)."""
         with database().unit_of_work() as session:
             customer = customers_admin.known_customer(session, shop_of(session), customer_id)
             actions.change_dob(customer, body["dob"], utcnow())
