@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields, validate
@@ -43,11 +44,16 @@ class Flag(fields.Boolean):
 
 
 class DecimalText(fields.Decimal):
-    """A decimal amount given as a JSON string (``"0.005"``, exact), never as a number: what
-    the spec says of it (a string)."""
+    """A decimal amount given as a JSON string written as ``pattern`` says (``"0.005"``,
+    exact), never as a number; the pattern goes into the spec."""
+
+    def __init__(self, pattern: str, **kwargs: Any) -> None:
+        metadata = {**kwargs.pop("metadata", {}), "pattern": pattern}
+        super().__init__(metadata=metadata, **kwargs)
+        self.pattern = re.compile(pattern)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not self.pattern.match(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 

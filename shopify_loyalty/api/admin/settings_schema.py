@@ -39,14 +39,18 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
     if kind is shop_settings.Kind.SWITCH:
         return Flag(**options)
     if kind is shop_settings.Kind.MONEY:
-        # A decimal string, so that 0.005 stays exact; bounds checked by the service, and
-        # stated by the pattern (from 0 to 10**9, the one money setting's bounds).
-        assert setting.high == MAX_MONEY
-        options["metadata"].update(type="string", format="decimal", pattern=DECIMAL_TO_MAX)
-        return DecimalText(as_string=True, places=None, allow_nan=False, **options)
+        # A decimal string, so that 0.005 stays exact, written as the pattern says (from 0
+        # to 10**9, the one money setting's bounds, which the service checks again).
+        if setting.high != MAX_MONEY:
+            raise ValueError(f"{setting.api}: DECIMAL_TO_MAX is for amounts to {MAX_MONEY}")
+        options["metadata"].update(type="string", format="decimal")
+        return DecimalText(DECIMAL_TO_MAX, as_string=True, places=None, allow_nan=False,
+                           **options)
+    # A text with a pattern is held to it here, as the spec says, before the service's check.
+    checks: list[validate.Validator] = [validate.Length(max=255)]
     if setting.pattern:
-        options["metadata"]["pattern"] = setting.pattern
-    return fields.String(validate=validate.Length(max=255), **options)
+        checks.append(validate.Regexp(setting.pattern))
+    return fields.String(validate=checks, **options)
 
 
 # One field per setting of services.program.settings, under its API name.
