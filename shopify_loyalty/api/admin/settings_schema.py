@@ -45,6 +45,7 @@ def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
             raise ValueError(f"{setting.api}: DECIMAL_TO_MAX is for amounts to {MAX_MONEY}")
         options["metadata"].update(type="string", format="decimal")
         return DecimalText(DECIMAL_TO_MAX, as_string=True, places=None, allow_nan=False,
+                           error_messages={"invalid": f"A decimal amount from 0 to {MAX_MONEY}."},
                            **options)
     # A text with a pattern is held to it here, as the spec says, before the service's check.
     checks: list[validate.Validator] = [validate.Length(max=255)]
