@@ -108,7 +108,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     limiter = init_limiter(app, settings, storefront.blp, external.blp)
     limit_earning(limiter, storefront_earning.blp, referrals.blp, referrals.proxy_blp)
-    api = LoyaltyApi(app)
+    from shopify_loyalty.api.spec_rules import SpecRulesPlugin, text_without_nul
+
+    api = LoyaltyApi(app, spec_kwargs={"extra_plugins": [SpecRulesPlugin()]})
+    api.ma_plugin.converter.add_attribute_function(text_without_nul)
     for blueprint in (storefront.blp, install.blp, admin_program.blp, admin_shop.blp,
                       admin_customers.blp, admin_rewards.blp, admin_exports.blp, external.blp,
                       admin_tiers.blp, admin_dashboard.blp):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shopify_loyalty.api.admin import kind_rules
 from shopify_loyalty.api.schemas import PageArgsSchema, _enum
 from shopify_loyalty.models import EarnRuleKind, RedeemRuleKind, ReferralState
 
@@ -24,6 +25,8 @@ class DobChangeSchema(Schema):
 
 class SocialActionSchema(Schema):
     """Body of POST /loyalty/cp/api/social-actions."""
+
+    OPENAPI_RULES = kind_rules.SOCIAL_ACTION
 
     network = fields.String(required=True, validate=validate.Length(min=1, max=32))
     action = fields.String(required=True, validate=validate.OneOf(["follow", "share"]))

@@ -37,6 +37,9 @@ blp = Blueprint(
 )
 
 
+ADJUSTMENT_KEY = idempotent.key_parameter("Retries with the same key change the points once.")
+
+
 @blp.before_request
 def _authenticate() -> None:
     g.external_shop_id = external_shop_id()
@@ -63,7 +66,8 @@ class CustomerLoyalty(MethodView):
     @blp.alt_response(401, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def get(self, args: dict[str, Any]) -> Response:
-        """A customer's points, tier and rewards, by ``customerId`` or ``customerEmail``."""
+        """A customer's points, tier and rewards, by ``customerId`` or ``customerEmail``:
+        exactly one of them (422 `validation_error` otherwise)."""
         with database().unit_of_work() as session:
             shop = _shop(session)
             return jsonify(_info(session, shop, _customer(session, shop, args)))
@@ -84,6 +88,7 @@ class AddPoints(MethodView):
     @blp.arguments(ExternalPointsSchema)
     @blp.response(200, LoyaltyInfoSchema)
     @blp.alt_response(404, schema=ErrorSchema)
+    @blp.doc(parameters=[ADJUSTMENT_KEY])
     def post(self, body: dict[str, Any]) -> Response:
         """Credit points (an ADJUSTED ledger row); ``Idempotency-Key`` makes retries safe."""
         return _change_points(body, +1)
@@ -95,6 +100,7 @@ class RemovePoints(MethodView):
     @blp.response(200, LoyaltyInfoSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
+    @blp.doc(parameters=[ADJUSTMENT_KEY])
     def post(self, body: dict[str, Any]) -> Response:
         """Debit points; never below zero (422 `insufficient_points`)."""
         return _change_points(body, -1)
@@ -108,6 +114,8 @@ class RedeemPoints(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
+    @blp.doc(parameters=[idempotent.key_parameter(
+        "Retries with the same key and body get the first answer; points are debited once.")])
     def post(self, body: dict[str, Any]) -> Response:
         """Redeem on behalf of a customer, as the storefront would (same rules and limits)."""
         command = redemption.RedeemCommand(body["redeemRuleId"], body["points"],

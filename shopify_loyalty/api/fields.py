@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields, validate
@@ -11,6 +12,8 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**63 - 1
 # Far above any real balance, far below what a BIGINT holds even after summing.
 MAX_POINTS = 1_000_000_000
+# Any amount of money the API takes, in the shop's currency.
+MAX_MONEY = 10**9
 
 
 class WholeNumber(fields.Integer):
@@ -28,6 +31,31 @@ class WholeNumber(fields.Integer):
         if isinstance(value, float) and not value.is_integer():
             raise self.make_error("invalid")
         return int(value)
+
+
+class Flag(fields.Boolean):
+    """A JSON ``true`` or ``false``: marshmallow's Boolean would also take 1, 0, "yes" or
+    "on", which the spec (a boolean) forbids."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class DecimalText(fields.Decimal):
+    """A decimal amount given as a JSON string written as ``pattern`` says (``"0.005"``,
+    exact), never as a number; the pattern goes into the spec."""
+
+    def __init__(self, pattern: str, **kwargs: Any) -> None:
+        metadata = {**kwargs.pop("metadata", {}), "pattern": pattern}
+        super().__init__(metadata=metadata, **kwargs)
+        self.pattern = re.compile(pattern)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not self.pattern.match(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def shopify_id(**kwargs: Any) -> WholeNumber:

@@ -19,6 +19,17 @@ from shopify_loyalty.services.rewards import redemption
 MAX_KEY_LENGTH = 255
 
 
+def key_parameter(description: str) -> dict[str, Any]:
+    """The ``Idempotency-Key`` header as the spec states it: what ``run`` and
+    services.customers.adjustments accept (1 to 255 characters, not only spaces)."""
+    return {
+        "in": "header", "name": "Idempotency-Key", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+                   "pattern": r"\S"},
+        "description": description,
+    }
+
+
 def _json(status: int, body: Any) -> Response:
     response = jsonify(body)
     response.status_code = status

@@ -3,7 +3,9 @@
 - JSON nested deeper than ``MAX_DEPTH``: Python's parser would raise RecursionError (a 500)
   on pathological depth long before a legitimate payload gets near it;
 - a NUL character in a body, a query parameter, a header or the path: PostgreSQL cannot
-  store one in text (the driver raises), and no name, code or email contains one.
+  store one in text (the driver raises), and no name, code or email contains one;
+- an integer too long for Python to read (over 4300 digits): the parser raises ValueError,
+  which no view expects.
 
 Each is a 400 in the error shape, and nothing has run. Webhooks are exempt: their body must
 reach the signature check untouched, and Shopify's payloads are cleaned where they are stored
@@ -51,8 +53,12 @@ def _check_body(raw: bytes) -> None:
         body = json.loads(raw)
     except RecursionError as exc:
         raise InvalidInputError(f"JSON nested deeper than {MAX_DEPTH} levels.") from exc
-    except ValueError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return  # not JSON: the view answers invalid_json, as it always has
+    except ValueError as exc:
+        # Valid JSON Python will not read: an integer of more than 4300 digits
+        # (sys.get_int_max_str_digits). The views' parser would raise it as a 500.
+        raise InvalidInputError("A number in the body has too many digits.") from exc
     problem = _problem(body)
     if problem:
         raise InvalidInputError(problem)

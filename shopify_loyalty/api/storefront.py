@@ -156,12 +156,8 @@ class RedeemPoints(MethodView):
     @blp.alt_response(403, schema=ErrorSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(409, schema=ErrorSchema)
-    @blp.doc(parameters=[{
-        "in": "header", "name": "Idempotency-Key", "required": False,
-        "schema": {"type": "string", "maxLength": 255},
-        "description": "Retries with the same key and body get the first answer; "
-        "points are debited once.",
-    }])
+    @blp.doc(parameters=[idempotent.key_parameter(
+        "Retries with the same key and body get the first answer; points are debited once.")])
     def post(self, args: dict[str, Any]) -> Response:
         """Redeem points for a reward; the new reward is first in ``rewards``.
 

@@ -67,7 +67,8 @@ class Birthday(MethodView):
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, body: dict[str, Any]) -> Response:
         """Set the customer's date of birth, once (then 409 `dob_already_set`; the shop can
-        change it). A birthday pays only for a date given 30 days before it."""
+        change it). A birthday pays only for a date given 30 days before it. The date is from
+        120 years ago to today (422 otherwise)."""
         with database().unit_of_work() as session:
             shop, customer = signed_in_customer(session)
             actions.set_dob(session, customer, body["dob"], utcnow())

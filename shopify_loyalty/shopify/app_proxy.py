@@ -42,6 +42,11 @@ def sign_proxy_query(params: Iterable[tuple[str, Sequence[str]]], secret: str) -
     return hmac.new(secret.encode(), proxy_message(params).encode(), hashlib.sha256).hexdigest()
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` is true of "²", which ``int`` cannot read."""
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
+
+
 def verify_proxy_query(params: Sequence[tuple[str, Sequence[str]]], secrets: Sequence[str],
                        now: float) -> ProxyRequest:
     """The shop and customer of a request Shopify forwarded. Raises ProxySignatureError."""
@@ -53,12 +58,12 @@ def verify_proxy_query(params: Sequence[tuple[str, Sequence[str]]], secrets: Seq
     if not given or not matched:
         raise ProxySignatureError("the app proxy signature does not match")
     stamp = (values.get("timestamp") or [""])[0]
-    if not stamp.isdigit() or abs(now - int(stamp)) > MAX_CLOCK_SKEW_SECONDS:
+    if not _digits(stamp) or abs(now - int(stamp)) > MAX_CLOCK_SKEW_SECONDS:
         raise ProxySignatureError("the app proxy request is not recent")
     shop = valid_shop_domain((values.get("shop") or [""])[0])
     if shop is None:
         raise ProxySignatureError("the app proxy request names no shop")
     customer = (values.get("logged_in_customer_id") or [""])[0]
-    if customer and not (customer.isdigit() and 0 < int(customer) < 2**63):
+    if customer and not (_digits(customer) and 0 < int(customer) < 2**63):
         raise ProxySignatureError("logged_in_customer_id is not a customer id")
     return ProxyRequest(shop, int(customer) if customer else None)

@@ -8,7 +8,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shopify_loyalty.api import presenters
+from shopify_loyalty.api import idempotent, presenters
 from shopify_loyalty.api.admin import presenters as admin_presenters
 from shopify_loyalty.api.admin.common import TOTAL, authenticate, paged, shop_of
 from shopify_loyalty.api.admin.schemas import (
@@ -28,11 +28,7 @@ blp = Blueprint("admin_customers", __name__, url_prefix="/api/admin",
                 description="Embedded admin: customers, point adjustments, exclusion.")
 blp.before_request(authenticate)
 
-IDEMPOTENCY_KEY = {
-    "in": "header", "name": "Idempotency-Key", "required": False,
-    "schema": {"type": "string", "maxLength": adjustments.MAX_KEY_LENGTH},
-    "description": "Retries with the same key post the adjustment once.",
-}
+IDEMPOTENCY_KEY = idempotent.key_parameter("Retries with the same key post the adjustment once.")
 
 
 def _detail(session: Any, customer_id: int) -> Any:
@@ -69,7 +65,8 @@ class CustomerItem(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any], customer_id: int) -> Response:
-        """Set, correct or erase (null) the customer's date of birth."""
+        """Set, correct or erase (null) the customer's date of birth (from 120 years ago to
+        today; 422 otherwise)."""
         with database().unit_of_work() as session:
             customer = customers_admin.known_customer(session, shop_of(session), customer_id)
             actions.change_dob(customer, body["dob"], utcnow())

@@ -17,16 +17,29 @@ def _types() -> fields.List[str]:
         metadata={"description": "The event types sent to it; null: every type."})
 
 
+# The shape of an endpoint URL; whether its scheme and addresses are allowed is the service's
+# check (services.events.urls), as it depends on DNS and EVENT_ENDPOINTS_ALLOW_PRIVATE.
+URL_SHAPE = r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$"
+
+
+def _url(required: bool) -> fields.String:
+    return fields.String(
+        required=required,
+        validate=[validate.Length(min=1, max=urls.MAX_URL_LENGTH),
+                  validate.Regexp(URL_SHAPE, error="Not an http(s) URL.")],
+        metadata={"description": "https, on public addresses only (checked again at every "
+                                 "send): 422 unsafe_endpoint_url otherwise."})
+
+
 class EventEndpointCreateSchema(Schema):
     """Unknown fields are refused."""
 
-    url = fields.String(required=True, validate=validate.Length(min=1, max=urls.MAX_URL_LENGTH),
-                        metadata={"description": "https, on a public address."})
+    url = _url(required=True)
     eventTypes = _types()
 
 
 class EventEndpointPatchSchema(Schema):
-    url = fields.String(validate=validate.Length(min=1, max=urls.MAX_URL_LENGTH))
+    url = _url(required=False)
     eventTypes = _types()
     enabled = fields.Boolean()
 

@@ -64,10 +64,11 @@ class LedgerCsv(MethodView):
 class ImportBalances(MethodView):
     @blp.response(200, ImportReportSchema)
     @blp.alt_response(422, schema=ErrorSchema)
-    @blp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
-                                      "multipart/form-data": {"schema": {"type": "object",
-                                          "properties": {"file": {"type": "string",
-                                                                  "format": "binary"}}}}}})
+    @blp.doc(requestBody={"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": {"type": "string",
+                                                                   "format": "binary"}}}}}})
     def post(self) -> Response:
         """Starting balances from another app: ``customerId,points[,email]``; each customer
         once, however often the file is sent; the report lists each rejected row and why."""

@@ -80,7 +80,13 @@ class RedeemRuleItem(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any], rule_id: int) -> Response:
-        """Change a rule's settings (its kind stays)."""
+        """Change a rule's settings (its kind stays).
+
+        The rule as changed is checked as a whole, by its kind's needs (those of the create
+        body: a FIXED_AMOUNT rule keeps a `value`, `limitCount` and `limitInterval` go
+        together…), so a change the rule's current settings do not allow is a 422
+        `validation_error` naming the field; so is a `requiredTierId` of no tier of the
+        shop."""
         changes = admin_presenters.redeem_rule_changes(body)
         with database().unit_of_work() as session:
             rule = redeem_rules.update_redeem_rule(session, shop_of(session), rule_id, changes)
@@ -129,6 +135,11 @@ class EarnRuleItem(MethodView):
     @blp.response(200, EarnRuleSchema)
     @blp.alt_response(404, schema=ErrorSchema)
     def patch(self, body: dict[str, Any], rule_id: int) -> Response:
+        """Change an earn rule's settings (its kind stays).
+
+        The rule as changed is checked as a whole by its kind's needs (those of the create
+        body), so a change its kind does not allow is a 422 `validation_error` naming the
+        field."""
         changes = admin_presenters.earn_rule_changes(body)
         with database().unit_of_work() as session:
             rule = earn_rules.update_earn_rule(session, shop_of(session), rule_id, changes)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shopify_loyalty.api import fields as api_fields
-from shopify_loyalty.api.fields import MAX_ID, MAX_POINTS, WholeNumber, shopify_id
+from shopify_loyalty.api import spec_rules
+from shopify_loyalty.api.admin import kind_rules
+from shopify_loyalty.api.fields import (
+    MAX_ID,
+    MAX_MONEY,
+    MAX_POINTS,
+    Flag,
+    WholeNumber,
+    shopify_id,
+)
 from shopify_loyalty.api.schemas import (
     PageArgsSchema,
     RewardSchema,
@@ -22,31 +30,33 @@ from shopify_loyalty.models import (
     LimitInterval,
     RedeemRuleKind,
 )
-from shopify_loyalty.services.program import settings as shop_settings
-
-MAX_MONEY = 10**9
-
-
-def _money_range(value: Decimal) -> None:
-    # A plain function, not validate.Range: apispec would print a Decimal bound as a
-    # string, which is not a valid OpenAPI minimum.
-    if not 0 <= value <= MAX_MONEY:
-        raise ValidationError(f"From 0 to {MAX_MONEY}.")
 
 
 def money(**kwargs: Any) -> fields.Decimal:
-    """An amount of money: not negative, two places, never NaN or infinite."""
-    return fields.Decimal(places=2, allow_nan=False, validate=_money_range, **kwargs)
+    """An amount of money: not negative, two places, never NaN or infinite.
+
+    The bounds are in the spec as numbers (metadata): apispec would print the Range of a
+    Decimal field through the field, as strings, which is no OpenAPI minimum."""
+    return fields.Decimal(places=2, allow_nan=False,
+                          validate=validate.Range(min=0, max=MAX_MONEY),
+                          metadata={"minimum": 0, "maximum": MAX_MONEY}, **kwargs)
 
 
 def _ids(**kwargs: Any) -> fields.List[Any]:
     return fields.List(shopify_id(), validate=validate.Length(max=250), **kwargs)
 
 
+def _rule_name(**kwargs: Any) -> fields.String:
+    # Not only spaces (the service strips it), and no NUL (api.input_guard): anchored, so
+    # that marshmallow's match() and the spec's search mean the same.
+    return fields.String(validate=[validate.Length(min=1, max=255),
+                                   validate.Regexp(r"^[^\x00]*[^\s\x00][^\x00]*$")], **kwargs)
+
+
 class RedeemRulePatchSchema(Schema):
     """Changes to a redeem rule; every field optional. Unknown fields are refused."""
 
-    name = fields.String(validate=validate.Length(min=1, max=255))
+    name = _rule_name()
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
     pointsCost = api_fields.points(allow_none=True)
     value = money(allow_none=True)
@@ -65,11 +75,13 @@ class RedeemRulePatchSchema(Schema):
     limitCount = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=10_000))
     limitInterval = _enum(LimitInterval, allow_none=True)
     requiredTierId = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
-    active = fields.Boolean()
+    active = Flag()
 
 
 class RedeemRuleCreateSchema(RedeemRulePatchSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    OPENAPI_RULES = kind_rules.REDEEM_RULE_CREATE
+
+    name = _rule_name(required=True)
     kind = _enum(RedeemRuleKind, required=True)
 
 
@@ -87,17 +99,19 @@ class EarnRulePatchSchema(Schema):
     points = api_fields.points(allow_none=True)
     pointsPerUnit = api_fields.points(allow_none=True)
     minOrder = money(allow_none=True)
-    includeShipping = fields.Boolean()
-    includeTax = fields.Boolean()
+    includeShipping = Flag()
+    includeTax = Flag()
     pendingDays = WholeNumber(validate=validate.Range(min=0, max=365))
     network = fields.String(allow_none=True, validate=validate.Length(min=1, max=16))
     refereeValue = money(allow_none=True)
     refereeKind = fields.String(allow_none=True,
                                 validate=validate.OneOf(["FIXED_AMOUNT", "PERCENTAGE"]))
-    active = fields.Boolean()
+    active = Flag()
 
 
 class EarnRuleCreateSchema(EarnRulePatchSchema):
+    OPENAPI_RULES = kind_rules.EARN_RULE_CREATE
+
     kind = _enum(EarnRuleKind, required=True)
 
 
@@ -146,50 +160,6 @@ class AdjustPointsSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-def _setting_field(setting: shop_settings.Setting) -> fields.Field[Any]:
-    """The API field of a setting; the service checks the value in full (bounds, patterns).
-
-    Its help and kind go into the OpenAPI spec, so the admin pages build the settings form
-    from it (admin_ui/static/admin/views/settings.js).
-    """
-    options: dict[str, Any] = {
-        "allow_none": setting.default is None,
-        "metadata": {"description": setting.help, "x-setting-kind": setting.kind.value,
-                     "x-setting-group": setting.group},
-    }
-    kind = setting.kind
-    if kind is shop_settings.Kind.TAGS:
-        return fields.List(fields.String(validate=validate.Length(max=255)),
-                           validate=validate.Length(max=shop_settings.MAX_TAGS), **options)
-    if kind is shop_settings.Kind.CHOICE:
-        if setting.labels:
-            options["metadata"]["x-choice-labels"] = dict(zip(setting.choices, setting.labels,
-                                                              strict=True))
-        return fields.String(validate=validate.OneOf(setting.choices), **options)
-    if kind is shop_settings.Kind.WHOLE:
-        return fields.Integer(strict=True, validate=validate.Range(setting.low, setting.high),
-                              **options)
-    if kind is shop_settings.Kind.DAYS:
-        return fields.List(fields.Integer(strict=True,
-                                          validate=validate.Range(setting.low, setting.high)),
-                           validate=validate.Length(max=shop_settings.MAX_DAYS_LIST), **options)
-    if kind is shop_settings.Kind.SWITCH:
-        # A JSON true or false: marshmallow would also take "yes", 1 or "on".
-        return fields.Boolean(truthy={True}, falsy={False}, **options)
-    if kind is shop_settings.Kind.MONEY:
-        # A decimal string, so that 0.005 stays exact; bounds checked by the service.
-        options["metadata"].update(type="string", format="decimal")
-        return fields.Decimal(as_string=True, places=None, allow_nan=False, **options)
-    return fields.String(validate=validate.Length(max=255), **options)
-
-
-# One field per setting of services.program.settings, under its API name.
-SettingsSchema = Schema.from_dict(
-    {setting.api: _setting_field(setting) for setting in shop_settings.SETTINGS},
-    name="SettingsSchema",
-)
-
-
 class ShopSchema(Schema):
     domain = fields.String()
     name = fields.String(allow_none=True)
@@ -211,6 +181,12 @@ class ApiKeyCreateSchema(Schema):
 class ApiKeyCreatedSchema(Schema):
     id = fields.Integer()
     key = fields.String(metadata={"description": "Shown once; only its hash is kept."})
+
+
+CUSTOMER_REF = {
+    "description": "The customer: `customerId` or `customerEmail`, exactly one of them.",
+    **spec_rules.exactly_one(customerId={"type": "integer"}, customerEmail={"type": "string"}),
+}
 
 
 class CustomerRefSchema(Schema):
@@ -236,11 +212,15 @@ class CustomerRefArgsSchema(CustomerRefSchema):
 
 
 class ExternalPointsSchema(CustomerRefSchema):
+    OPENAPI_RULES = CUSTOMER_REF
+
     points = api_fields.points(required=True)
     reason = fields.String(load_default="External API", validate=validate.Length(min=1, max=500))
 
 
 class ExternalRedeemSchema(CustomerRefSchema):
+    OPENAPI_RULES = CUSTOMER_REF
+
     redeemRuleId = shopify_id(required=True)
     points = api_fields.points(allow_none=True, load_default=None)
     variantId = shopify_id(allow_none=True, load_default=None)

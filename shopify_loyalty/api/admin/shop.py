@@ -14,9 +14,9 @@ from shopify_loyalty.api.admin.schemas import (
     ApiKeyCreatedSchema,
     ApiKeyCreateSchema,
     ApiKeySchema,
-    SettingsSchema,
     ShopSchema,
 )
+from shopify_loyalty.api.admin.settings_schema import SettingsSchema
 from shopify_loyalty.api.context import database
 from shopify_loyalty.api.schemas import ErrorSchema
 from shopify_loyalty.db import utcnow
@@ -50,7 +50,7 @@ class Settings(MethodView):
         with database().unit_of_work() as session:
             return json_response(_settings(shop_settings.settings_of(shop_of(session))))
 
-    @blp.arguments(SettingsSchema)
+    @blp.arguments(SettingsSchema, required=False)
     @blp.response(200, SettingsSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any]) -> Response:
@@ -71,7 +71,7 @@ class ApiKeys(MethodView):
             return json_response(ApiKeySchema(many=True).dump(
                 [admin_presenters.api_key(r) for r in rows]))
 
-    @blp.arguments(ApiKeyCreateSchema)
+    @blp.arguments(ApiKeyCreateSchema, required=False)
     @blp.response(201, ApiKeyCreatedSchema)
     def post(self, body: dict[str, Any]) -> Response:
         with database().unit_of_work() as session:

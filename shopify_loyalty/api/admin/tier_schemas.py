@@ -6,39 +6,36 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
-from shopify_loyalty.api.fields import MAX_ID, WholeNumber
+from shopify_loyalty.api.fields import MAX_ID, Flag, WholeNumber
 from shopify_loyalty.services.program import tiers
 
 
-def _within(low: Decimal, high: Decimal) -> Any:
-    # A plain function, not validate.Range: apispec would print a Decimal bound as a
-    # string, which is not a valid OpenAPI minimum.
-    def check(value: Decimal) -> None:
-        if not low <= value <= high:
-            raise ValidationError(f"From {low} to {high}.")
-    return check
+def _decimal(low: Decimal, high: Decimal, **kwargs: Any) -> fields.Decimal:
+    # The bounds go into the spec as numbers (metadata): apispec prints the Range of a
+    # Decimal field through the field, as strings, which is no OpenAPI minimum.
+    metadata = {"minimum": int(low), "maximum": int(high), **kwargs.pop("metadata", {})}
+    return fields.Decimal(allow_nan=False, validate=validate.Range(min=low, max=high),
+                          metadata=metadata, **kwargs)
 
 
 class VipTierPatchSchema(Schema):
     """Changes to a tier; every field optional. Unknown fields are refused."""
 
     name = fields.String(validate=validate.Length(min=1, max=255))
-    threshold = fields.Decimal(allow_nan=False, validate=_within(Decimal(0), tiers.MAX_THRESHOLD),
-                               metadata={"description": "In the shop's tier metric."})
-    earnMultiplier = fields.Decimal(allow_nan=False,
-                                    validate=_within(Decimal(1), tiers.MAX_MULTIPLIER))
+    threshold = _decimal(Decimal(0), tiers.MAX_THRESHOLD,
+                         metadata={"description": "In the shop's tier metric."})
+    earnMultiplier = _decimal(Decimal(1), tiers.MAX_MULTIPLIER)
     entryPoints = WholeNumber(validate=validate.Range(min=0, max=tiers.MAX_ENTRY_POINTS))
     perks = fields.String(allow_none=True, validate=validate.Length(max=tiers.MAX_PERKS_LENGTH))
-    active = fields.Boolean()
+    active = Flag()
 
 
 class VipTierCreateSchema(VipTierPatchSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    threshold = fields.Decimal(required=True, allow_nan=False,
-                               validate=_within(Decimal(0), tiers.MAX_THRESHOLD),
-                               metadata={"description": "In the shop's tier metric."})
+    threshold = _decimal(Decimal(0), tiers.MAX_THRESHOLD, required=True,
+                         metadata={"description": "In the shop's tier metric."})
 
 
 class VipTierAdminSchema(Schema):
@@ -48,7 +45,7 @@ class VipTierAdminSchema(Schema):
     earnMultiplier = fields.Float()
     entryPoints = fields.Integer()
     perks = fields.String(allow_none=True)
-    active = fields.Boolean()
+    active = Flag()
 
 
 class VipTierListArgsSchema(Schema):

@@ -56,7 +56,8 @@ class VipTiers(MethodView):
     @blp.response(201, VipTierAdminSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def post(self, body: dict[str, Any]) -> Response:
-        """Add a tier (no two active tiers share a threshold or a name)."""
+        """Add a tier (no two active tiers share a threshold or a name; the threshold has
+        at most 2 decimals, the multiplier at most 3: 422 `validation_error` otherwise)."""
         spec = tiers.TierSpec(**admin_presenters.tier_changes(body))
         with database().unit_of_work() as session:
             return json_response(_tier(tiers.create_tier(session, shop_of(session), spec)), 201)
@@ -75,7 +76,11 @@ class VipTierItem(MethodView):
     @blp.alt_response(404, schema=ErrorSchema)
     @blp.alt_response(422, schema=ErrorSchema)
     def patch(self, body: dict[str, Any], tier_id: int) -> Response:
-        """Change a tier; customers keep theirs until their next earning or re-evaluation."""
+        """Change a tier; customers keep theirs until their next earning or re-evaluation.
+
+        The tier as changed is checked as a whole: no other active tier with its name or
+        threshold, the threshold with at most 2 decimals, the multiplier with at most 3 (422
+        `validation_error` naming the field)."""
         changes = admin_presenters.tier_changes(body)
         with database().unit_of_work() as session:
             row = tiers.update_tier(session, shop_of(session), tier_id, changes)

@@ -84,13 +84,20 @@ def _rule_errors(spec: RedeemRuleSpec) -> dict[str, list[str]]:
     return errors
 
 
-def create_redeem_rule(session: Session, shop: Shop, spec: RedeemRuleSpec) -> RedeemRule:
-    """Raises ValidationError for a rule that could not be redeemed or fulfilled."""
-    errors = _rule_errors(spec)
-    if spec.required_tier_id is not None:
-        tier = session.get(VipTier, spec.required_tier_id)
+def _tier_errors(session: Session, shop: Shop, tier_id: int | None) -> dict[str, list[str]]:
+    """A tier id that names no tier of this shop is refused here, as assigning one to a
+    customer is (services.customers.tiers), not by a foreign key at commit."""
+    if tier_id is not None:
+        tier = session.get(VipTier, tier_id)
         if tier is None or tier.shop_id != shop.id:
-            errors.setdefault("requiredTierId", []).append("No such tier in this shop.")
+            return {"requiredTierId": ["No such VIP tier in this shop."]}
+    return {}
+
+
+def create_redeem_rule(session: Session, shop: Shop, spec: RedeemRuleSpec) -> RedeemRule:
+    """Raises ValidationError for a rule that could not be redeemed or fulfilled,
+    or a required tier the shop does not have."""
+    errors = {**_rule_errors(spec), **_tier_errors(session, shop, spec.required_tier_id)}
     if errors:
         raise ValidationError(errors=errors)
     values = asdict(spec)
@@ -120,11 +127,14 @@ def update_redeem_rule(session: Session, shop: Shop, rule_id: int,
                        changes: dict[str, Any]) -> RedeemRule:
     """Change some of a rule's settings (not its kind: rewards already refer to it).
 
-    ``changes`` holds RedeemRuleSpec field names. Raises NotFoundError, ValidationError.
+    ``changes`` holds RedeemRuleSpec field names. Raises NotFoundError,
+    ValidationError (a tier the shop does not have too).
     """
-    rule = apply_changes(
-        redeem_rule(session, shop, rule_id), RedeemRuleSpec, _rule_errors, changes
-    )
+    rule = redeem_rule(session, shop, rule_id)
+    errors = _tier_errors(session, shop, changes.get("required_tier_id"))
+    if errors:
+        raise ValidationError(errors=errors)
+    rule = apply_changes(rule, RedeemRuleSpec, _rule_errors, changes)
     session.flush()
     return rule
 

@@ -51,6 +51,7 @@ class Setting:
     high: int = 10**9
     check: Callable[[str], str | None] | None = None  # TEXT: a message when wrong
     upper: bool = False  # TEXT: stored upper-case
+    pattern: str | None = None  # TEXT: what ``check`` accepts, as the API's spec states it
 
     @property
     def default(self) -> Any:
@@ -68,7 +69,7 @@ def _code_prefix(text: str) -> str | None:
 SETTINGS: tuple[Setting, ...] = (
     Setting("code_prefix", "codePrefix", Kind.TEXT,
             "Prefix of generated discount codes, e.g. LOY-.", check=_code_prefix, upper=True,
-            group="Discount codes"),
+            pattern=r"^[A-Za-z0-9_-]{0,16}$", group="Discount codes"),
     Setting("exclusion_tags", "exclusionTags", Kind.TAGS,
             "Customer tags that exclude from the program: a,b.", group="Earning"),
     Setting("earn_on", "earnOn", Kind.CHOICE, "The order event that earns points.",
