@@ -68,6 +68,8 @@ class Shop:
     # Customer GID → its credits, oldest first: {"id", "createdAt", "expiresAt", "amount"}.
     credit_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults_injected: dict[str, int] = field(default_factory=dict)
+    # The discount nodes deactivated (discountCodeDeactivate), by GID.
+    deactivated: set[str] = field(default_factory=set)
 
 
 class StandIn:
@@ -213,6 +215,7 @@ class StandIn:
         return {"id": gid} if gid else None
 
     def deactivate(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        shop.deactivated.add(str(variables.get("id")))
         return {"codeDiscountNode": {"id": variables.get("id")}, "userErrors": []}
 
     def credit(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
