@@ -36,8 +36,7 @@ from sqlalchemy import Engine, create_engine
 
 from bench import chaos_checks, chaos_events
 from bench.chaos_setup import POINTS_EXPIRY_DAYS, REWARD_DAYS, set_up
-from bench.chaos_stack import RUN_FAULTS, ROOT, Ports, Stack, busy_backends, \
-    terminate_app_backends
+from bench.chaos_stack import ROOT, RUN_FAULTS, Ports, Stack, busy_backends, terminate_app_backends
 from bench.chaos_traffic import Results, drive, make_plan
 from bench.common import fresh_database
 from bench.shopify_standin import Faults
@@ -53,7 +52,7 @@ MID_TASK_WAIT = 10.0
 @dataclass
 class Options:
     operations: int = 10_000
-    minutes: float = 30.0
+    minutes: float = 10.0
     lanes: int = 8
     seed: int = 1
     customers: int = 40
@@ -107,23 +106,19 @@ class Chaos:
                 time.sleep(0.05)
             self.done[f"{name}-mid-task" if time.monotonic() < deadline else name] += 1
             if name == "kill-worker":
-                worker.stop(signal.SIGKILL)
-                worker.start()
+                self.stack.restart(worker.name, signal.SIGKILL)
             else:
                 for pid in worker.children()[:1]:
                     os.kill(pid, signal.SIGKILL)  # the worker's main process forks another
             return
         self.done[name] += 1
         if name == "restart-redis":
-            processes["redis"].stop(signal.SIGKILL)
-            time.sleep(1.0)
-            processes["redis"].start()
+            self.stack.restart("redis", signal.SIGKILL)
         elif name == "terminate-connections":
             self.done["connections-terminated"] += terminate_app_backends(self.engine)
         else:
-            gunicorn = processes["gunicorn"]
-            gunicorn.stop(signal.SIGKILL if name == "kill-gunicorn" else signal.SIGTERM)
-            gunicorn.start()
+            self.stack.restart("gunicorn",
+                               signal.SIGKILL if name == "kill-gunicorn" else signal.SIGTERM)
 
     def job(self, name: str, days: int) -> None:
         now = (datetime.now(UTC) + timedelta(days=days)).isoformat()
@@ -156,10 +151,11 @@ def run(options: Options) -> dict[str, Any]:
         injector = threading.Thread(target=chaos.run, args=(stop,), daemon=True)
         stack.standin.faults = RUN_FAULTS
         started = time.monotonic()
-        timer = threading.Timer(options.minutes * 60, stop.set)
+        # The traffic is spread over --minutes; a slower machine may take longer, up to this.
+        timer = threading.Timer(options.minutes * 120 + 120, stop.set)
         timer.start()
         injector.start()
-        drive(stack.app_url, plan, results, stop, chaos.progress)
+        drive(stack.app_url, plan, results, stop, chaos.progress, options.minutes * 60)
         traffic_seconds = time.monotonic() - started
         stop.set()
         timer.cancel()
@@ -195,6 +191,7 @@ def run(options: Options) -> dict[str, Any]:
             "faults": {**dict(chaos.done), **{f"shopify:{k}": v
                                               for k, v in standin_faults.items()}},
             "faultsNotRun": [entry[2] for entry in chaos.todo], "faultErrors": chaos.failed,
+            "crashes": {name: p.crashes for name, p in stack.processes.items() if p.crashes},
             "rewards": dict(outcomes), "customers": verify.get("customers"),
             "trafficSeconds": round(traffic_seconds, 1),
             "operationsPerSecond": round(results.sent / traffic_seconds, 1),
@@ -216,7 +213,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--operations", type=int, default=defaults.operations)
     parser.add_argument("--minutes", type=float, default=defaults.minutes,
-                        help="the most the traffic may take; what is not sent by then is not")
+                        help="the traffic is spread over this long at least (twice it, and "
+                             "two minutes, at most)")
     parser.add_argument("--lanes", type=int, default=defaults.lanes)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--customers", type=int, default=defaults.customers,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bench.chaos_stack import API_KEY, SECRET
 from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database
@@ -16,8 +17,6 @@ from shopify_loyalty.services.customers import adjustments
 from shopify_loyalty.services.program import earn_rules, redeem_rules, tiers
 from shopify_loyalty.services.program import settings as shop_settings
 from shopify_loyalty.token_cipher import TokenCipher
-
-from bench.chaos_stack import API_KEY, SECRET
 
 FIRST_CUSTOMER_ID = 7_300_000_000_000_001
 STARTING_POINTS = 4000

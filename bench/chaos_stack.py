@@ -58,6 +58,10 @@ class Managed:
     ready: Callable[[], bool]
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Held while the run stops or starts it on purpose; the supervisor leaves it alone then.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Exits nobody asked for (the supervisor started it again, as systemd would).
+    crashes: int = 0
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -178,17 +182,44 @@ class Stack:
                            "-s", str(self.run_dir / "beat-schedule"), "--loglevel", "INFO"],
                   lambda m: _log_says(m.log, "beat: Starting", _offset(m)), "beat")
 
+    def restart(self, name: str, signum: int) -> None:
+        managed = self.processes[name]
+        with managed.lock:
+            managed.stop(signum)
+            if name == "redis":
+                time.sleep(1.0)  # down for a moment: clients see refused connections
+            managed.start()
+
+    def supervise(self, stop: threading.Event) -> None:
+        """Start again any process that exited by itself (a deployment's process manager)."""
+        while not stop.wait(1.0):
+            for managed in self.processes.values():
+                if not managed.lock.acquire(blocking=False):
+                    continue
+                try:
+                    if managed.process is not None and managed.process.poll() is not None:
+                        managed.crashes += 1
+                        managed.start()
+                finally:
+                    managed.lock.release()
+
     @contextmanager
     def running(self) -> Iterator[Stack]:
         self.define()
         server = make_server("127.0.0.1", self.ports.standin, self.standin, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        stop = threading.Event()
+        supervisor = threading.Thread(target=self.supervise, args=(stop,), daemon=True)
         try:
             for name in ("redis", "gunicorn", "worker1", "worker2", "beat"):
                 self.processes[name].start()
+            supervisor.start()
             yield self
         finally:
+            stop.set()
+            if supervisor.is_alive():
+                supervisor.join()
             for name in ("beat", "worker1", "worker2", "gunicorn", "redis"):
                 if name in self.processes:
                     self.processes[name].stop()

@@ -171,14 +171,16 @@ def make_plan(shops: list[ShopPlan], operations: int, lanes: int, seed: int) -> 
 class Lane:
     """One sender thread; its requests go one after the other."""
 
-    def __init__(self, base: str, ops: list[Op], results: Results,
-                 stop: threading.Event) -> None:
+    def __init__(self, base: str, ops: list[Op], results: Results, stop: threading.Event,
+                 pace: Callable[[], None]) -> None:
         self.base, self.ops, self.results, self.stop = base, ops, results, stop
+        self.pace = pace
         self.http = requests.Session()
         self.tokens: dict[tuple[str, int], str] = {}
 
     def run(self) -> None:
         for op in self.ops:
+            self.pace()
             if self.stop.is_set():
                 return
             self.send(op)
@@ -259,9 +261,19 @@ class Lane:
 
 
 def drive(base: str, plan: Plan, results: Results, stop: threading.Event,
-          progress: Callable[[float], None]) -> None:
-    """Send the plan from one thread per lane; ``progress`` hears the share sent so far."""
-    threads = [threading.Thread(target=Lane(base, ops, results, stop).run, daemon=True)
+          progress: Callable[[float], None], seconds: float) -> None:
+    """Send the plan from one thread per lane, spread over ``seconds`` at least (so that the
+    faults fall among the operations); ``progress`` hears the share sent so far."""
+    started = time.monotonic()
+
+    def pace() -> None:
+        while not stop.is_set():
+            wait = started + results.sent / max(1, plan.total) * seconds - time.monotonic()
+            if wait <= 0:
+                return
+            time.sleep(min(wait, 0.2))
+
+    threads = [threading.Thread(target=Lane(base, ops, results, stop, pace).run, daemon=True)
                for ops in plan.lanes]
     for thread in threads:
         thread.start()
