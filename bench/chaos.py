@@ -100,11 +100,7 @@ class Chaos:
         processes = self.stack.processes
         if name in ("kill-worker", "kill-worker-process"):
             worker = processes[self.rng.choice(("worker1", "worker2"))]
-            deadline = time.monotonic() + MID_TASK_WAIT
-            while (busy_backends(self.engine, worker.name) == 0
-                   and time.monotonic() < deadline):
-                time.sleep(0.05)
-            self.done[f"{name}-mid-task" if time.monotonic() < deadline else name] += 1
+            self.done[f"{name}-mid-task" if self.wait_busy((worker.name,)) else name] += 1
             if name == "kill-worker":
                 self.stack.restart(worker.name, signal.SIGKILL)
             else:
@@ -113,12 +109,23 @@ class Chaos:
             return
         self.done[name] += 1
         if name == "restart-redis":
+            # While a worker holds a message, so that it has unacknowledged ones to restore.
+            self.wait_busy(("worker1", "worker2"))
             self.stack.restart("redis", signal.SIGKILL)
         elif name == "terminate-connections":
             self.done["connections-terminated"] += terminate_app_backends(self.engine)
         else:
             self.stack.restart("gunicorn",
                                signal.SIGKILL if name == "kill-gunicorn" else signal.SIGTERM)
+
+    def wait_busy(self, roles: tuple[str, ...]) -> bool:
+        """Wait (a while at most) for one of the roles to be inside a transaction."""
+        deadline = time.monotonic() + MID_TASK_WAIT
+        while time.monotonic() < deadline:
+            if any(busy_backends(self.engine, role) for role in roles):
+                return True
+            time.sleep(0.05)
+        return False
 
     def job(self, name: str, days: int) -> None:
         now = (datetime.now(UTC) + timedelta(days=days)).isoformat()
@@ -139,8 +146,8 @@ def run(options: Options) -> dict[str, Any]:
     fresh_database(options.database_url)
     engine = create_engine(options.database_url, pool_pre_ping=True,
                            connect_args={"application_name": "chaosrun-driver"})
-    stack = Stack(options.database_url, Ports.from_base(options.port_base),
-                  options.lease_seconds)
+    ports = Ports.from_base(options.port_base) if options.port_base else Ports.free()
+    stack = Stack(options.database_url, ports, options.lease_seconds)
     results = Results()
     with stack.running():
         shops = set_up(options.database_url, stack.redis_url, options.customers)
@@ -175,6 +182,8 @@ def run(options: Options) -> dict[str, Any]:
             violations += chaos_events.check(engine, endpoints)
         if any(left.values()):
             violations.append({"check": "not_drained", "detail": json.dumps(left)})
+        violations += [{"check": "driver_error", "detail": line}
+                       for line in results.driver_errors]
         if results.sent < plan.total:
             violations.append({"check": "traffic_cut_short",
                                "detail": f"{results.sent} of {plan.total} within --minutes"})
@@ -220,7 +229,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=defaults.customers,
                         help="customers per shop at the start")
     parser.add_argument("--port-base", type=int, default=defaults.port_base,
-                        help="app on it, stand-in on +65, Redis on +79")
+                        help="app on it, stand-in on +65, Redis on +79; 0: the first free")
     parser.add_argument("--lease-seconds", type=int, default=defaults.lease_seconds)
     parser.add_argument("--drain-seconds", type=float, default=defaults.drain_seconds)
     parser.add_argument("--cycles", type=int, default=defaults.cycles,

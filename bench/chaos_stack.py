@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from werkzeug.serving import make_server
 from bench.shopify_standin import Faults, StandIn
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "chaos-secret-0123456789abcdef"
+SECRET = "chaos-secret-0123456789abcdef0123456789"
 API_KEY = "chaos-api-key"
 START_TIMEOUT = 60.0
 # The faults the stand-in injects while the run drives traffic, per mutation. A hang outlasts
@@ -45,6 +46,16 @@ class Ports:
     @classmethod
     def from_base(cls, base: int) -> Ports:
         return cls(app=base, redis=base + 79, standin=base + 65)
+
+    @classmethod
+    def free(cls, first: int = 21000, last: int = 29000, step: int = 100) -> Ports:
+        """The first base whose ports (and the event endpoint's) nobody listens on."""
+        for base in range(first, last, step):
+            ports = cls.from_base(base)
+            if all(_free(port) for port in (ports.app, ports.redis, ports.standin,
+                                            ports.standin + 1)):
+                return ports
+        raise RuntimeError("no free ports for the chaos run")
 
 
 @dataclass
@@ -97,6 +108,11 @@ class Managed:
             return [int(pid) for pid in path.read_text().split()]
         except OSError:
             return []
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _http_ok(url: str) -> Callable[[], bool]:

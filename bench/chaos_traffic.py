@@ -66,6 +66,7 @@ class Results:
     orders: dict[tuple[str, int], bool] = field(default_factory=dict)
     refunds: dict[tuple[str, int], tuple[int, bool]] = field(default_factory=dict)
     unanswered: list[str] = field(default_factory=list)
+    driver_errors: list[str] = field(default_factory=list)
     sent: int = 0
 
 
@@ -183,7 +184,11 @@ class Lane:
             self.pace()
             if self.stop.is_set():
                 return
-            self.send(op)
+            try:
+                self.send(op)
+            except Exception as exc:  # the driver's own bug: reported, the lane goes on
+                with self.results.lock:
+                    self.results.driver_errors.append(f"{op.kind} {op.key}: {exc!r}")
 
     def headers(self, op: Op, raw: bytes) -> dict[str, str]:
         if op.kind == "webhook":
