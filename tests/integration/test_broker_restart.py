@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from bench.chaos_stack import Ports
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
@@ -46,8 +47,6 @@ class RedisServer:
     """redis-server on a free port, keeping nothing on disk, restartable."""
 
     def __init__(self) -> None:
-        from bench.chaos_stack import Ports
-
         self.port = Ports.free(first=23000).redis
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
