@@ -175,6 +175,7 @@ def run(options: Options) -> dict[str, Any]:
         verify, violations = chaos_checks.ledger_verify(stack)
         outcomes, found = chaos_checks.reward_checks(engine, stack.standin)
         violations += found
+        violations += chaos_checks.failed_rewards_refunded(engine)
         violations += chaos_checks.idempotency_checks(engine, results)
         violations += chaos_checks.order_checks(engine, results)
         violations += chaos_checks.webhook_and_outbox_checks(engine)

@@ -4,7 +4,8 @@ went. Each check returns violations (``{"check", "detail"}``); none may be found
 - the books: ``flask --app app ledger verify`` exits 0;
 - every reward is DONE with exactly one Shopify object (its code in the stand-in names its
   id; a store credit is among its customer's credits, one credit per credited reward) or
-  REFUNDED with no Shopify object left active; an expired reward's code is deactivated;
+  FAILED (refused, or expired before it was made) / REFUNDED with its points back in one
+  REFUNDED row and no Shopify object left active; an expired reward's code is deactivated;
   no code or credit in the stand-in that no reward owns;
 - one idempotency key, one reward (redemptions) or one ADJUSTED row (adjustments);
 - every acknowledged order earned once, every acknowledged refund took back exactly its share.
@@ -94,13 +95,13 @@ def reward_checks(engine: Engine, standin: StandIn) -> tuple[Counter[str], list[
             if shopify_id:
                 owned_credits.add(shopify_id)
                 credited[(domain, f"gid://shopify/Customer/{customer}")] += 1
-            elif status != "REFUNDED":
+            elif status != "REFUNDED" and fulfilment != "FAILED":
                 found.append({"check": "reward_without_shopify_object", "detail": what})
             continue
         key = (domain, (code or "").lower())
         owned_codes.add(key)
         made = codes.get(key[1])
-        if status == "REFUNDED":
+        if status == "REFUNDED" or fulfilment == "FAILED":
             if made is not None and shop is not None and made not in shop.deactivated:
                 found.append({"check": "refunded_reward_code_active",
                               "detail": f"{what}: {made}"})
@@ -123,6 +124,20 @@ def reward_checks(engine: Engine, standin: StandIn) -> tuple[Counter[str], list[
                     found.append({"check": "orphan_store_credit",
                                   "detail": f"{domain} {account} {entry['id']}"})
     return outcomes, found
+
+
+def failed_rewards_refunded(engine: Engine) -> list[Violation]:
+    """A reward never made (FAILED: refused, or expired before it was made) has its points
+    back in exactly one REFUNDED row (ledger verify checks this for REFUNDED rewards only)."""
+    with engine.connect() as connection:
+        rows = list(connection.execute(text(
+            "SELECT r.id, r.status, count(p.id) FROM rewards r LEFT JOIN point_transactions p"
+            " ON p.shop_id = r.shop_id AND p.kind = 'REFUNDED' AND p.source_type = 'reward'"
+            " AND p.source_id = r.id::text"
+            " WHERE r.fulfillment_status = 'FAILED' AND r.points > 0"
+            " GROUP BY r.id, r.status HAVING count(p.id) <> 1")))
+    return [{"check": "failed_reward_not_refunded_once",
+             "detail": f"reward {row[0]} ({row[1]}): {row[2]} REFUNDED rows"} for row in rows]
 
 
 def idempotency_checks(engine: Engine, results: Results) -> list[Violation]:

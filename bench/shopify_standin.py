@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.serving import run_simple
@@ -224,7 +225,7 @@ class StandIn:
         transaction = {
             "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(self.ids)}",
             "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "expiresAt": credit.get("expiresAt"),
+            "expiresAt": _whole_seconds(credit.get("expiresAt")),
             "amount": credit.get("creditAmount"),
         }
         shop.credit_log.setdefault(str(variables.get("id")), []).append(transaction)
@@ -244,6 +245,15 @@ class StandIn:
     def shop_info(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin",
                 "ianaTimezone": "UTC"}
+
+
+def _whole_seconds(value: str | None) -> str | None:
+    """Shopify answers a DateTime in whole seconds, in UTC ("2019-09-07T15:50:00Z", the
+    DateTime scalar of the Admin schema), whatever precision it was sent with."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main() -> None:
