@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.serving import run_simple
@@ -74,6 +75,8 @@ class Shop:
     # The customer sync: (owner GID, key) → value, and owner GID → tags.
     metafields: dict[tuple[str, str], str] = field(default_factory=dict)
     tags: dict[str, set[str]] = field(default_factory=dict)
+    # The discount nodes deactivated (discountCodeDeactivate), by GID.
+    deactivated: set[str] = field(default_factory=set)
 
 
 class StandIn:
@@ -226,6 +229,7 @@ class StandIn:
         return {"id": gid} if gid else None
 
     def deactivate(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+        shop.deactivated.add(str(variables.get("id")))
         return {"codeDiscountNode": {"id": variables.get("id")}, "userErrors": []}
 
     def credit(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +238,7 @@ class StandIn:
         transaction = {
             "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(self.ids)}",
             "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "expiresAt": credit.get("expiresAt"),
+            "expiresAt": _whole_seconds(credit.get("expiresAt")),
             "amount": credit.get("creditAmount"),
         }
         shop.credit_log.setdefault(str(variables.get("id")), []).append(transaction)
@@ -283,6 +287,15 @@ class StandIn:
     def shop_info(self, shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
         return {"name": "Stand-in", "currencyCode": "USD", "myshopifyDomain": "standin",
                 "ianaTimezone": "UTC"}
+
+
+def _whole_seconds(value: str | None) -> str | None:
+    """Shopify answers a DateTime in whole seconds, in UTC ("2019-09-07T15:50:00Z", the
+    DateTime scalar of the Admin schema), whatever precision it was sent with."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main() -> None:

@@ -27,7 +27,11 @@ from shopify_loyalty.models import (
 )
 from shopify_loyalty.services.rewards import fulfilment, redemption
 from shopify_loyalty.services.rewards.attempts import Outcome
-from shopify_loyalty.services.rewards.fulfilment import MAX_TRANSIENT_FAILURES, RetryLater
+from shopify_loyalty.services.rewards.fulfilment import (
+    MAX_TRANSIENT_FAILURES,
+    STORE_CREDIT_SETTLE_SECONDS,
+    RetryLater,
+)
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories
 from tests.fake_clock import FakeClock
@@ -196,6 +200,19 @@ def test_a_lost_store_credit_is_found_not_credited_twice(
     assert shopify.operations() == [CREDIT, CREDITS]
     assert len(shopify.credits) == 1
     assert reload(session, reward).discount_code_id == shopify.credits[0]["id"]
+
+
+def test_a_store_credit_retry_waits_for_a_lost_attempt_to_land(
+    session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
+    token_shop: Shop, customer: Customer,
+) -> None:
+    """Shopify may still apply a credit whose answer timed out: the retry that looks for it
+    comes a minute later, not after the usual 5 to 10 s of a code."""
+    reward = make_reward(session, token_shop, customer, RedeemRuleKind.STORE_CREDIT)
+    shopify.then("timeout")
+    with pytest.raises(RetryLater) as later:
+        run(db, admins, reward)
+    assert later.value.countdown == pytest.approx(STORE_CREDIT_SETTLE_SECONDS) == 60.0
 
 
 def test_a_store_credit_that_never_arrived_is_credited_on_the_retry(

@@ -114,24 +114,64 @@ def test_refund_expired_rewards_gives_the_points_back(
     assert reload(session, reward).status is RewardStatus.EXPIRED
 
 
-def test_a_reward_expiring_while_its_code_is_being_made_leaves_no_live_code(
+def test_a_reward_whose_code_is_being_made_expires_once_it_is_made(
     session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
     token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
 ) -> None:
     reward = make_reward(session, token_shop, customer, expires_in_days=1)
     terms = attempts.claim(db, reward.id, utcnow(), timedelta(seconds=90))
     assert isinstance(terms, RewardTerms)
-    # The worker is talking to Shopify when the job expires the reward.
+    # The worker is talking to Shopify when the job runs: the reward may exist there, so the
+    # job leaves it to the fulfilment rather than call it never made.
+    assert run(db, utcnow() + timedelta(days=2)) == 0
+    assert reload(session, reward).status is RewardStatus.UNUSED
+    gid = "gid://shopify/DiscountCodeNode/778"
+    assert attempts.record_done(db, terms, gid) is attempts.Outcome.DONE
+    assert run(db, utcnow() + timedelta(days=2)) == 1
+    expired = reload(session, reward)
+    assert (expired.status, expired.fulfillment_status, expired.discount_code_id) == (
+        RewardStatus.EXPIRED, FulfillmentStatus.DONE, gid)
+    assert shopify.deactivated == [gid]
+    # Made and expired unused: no refund unless the shop asks for one.
+    assert ledger_of(session, customer)[-1] == (LedgerKind.REDEEMED, -500)
+
+
+def test_a_store_credit_whose_answer_was_lost_is_not_refunded_by_expiry(
+    session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
+    token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
+) -> None:
+    """The chaos run's finding: the credit reached Shopify, its answer was lost, and the job
+    ran before the next attempt found it; refunding then gave the points back for a credit
+    the customer holds."""
+    reward = make_reward(session, token_shop, customer, RedeemRuleKind.STORE_CREDIT,
+                         expires_in_days=1)
+    terms = attempts.claim(db, reward.id, utcnow(), timedelta(seconds=90))
+    assert isinstance(terms, RewardTerms)
+    attempts.release(db, terms, attempts=1)  # the answer was lost: PENDING, lease given back
+    assert run(db, utcnow() + timedelta(days=2)) == 0
+    assert [kind for kind, _ in ledger_of(session, customer)].count(LedgerKind.REFUNDED) == 0
+    credit = "gid://shopify/StoreCreditAccountCreditTransaction/9"
+    assert attempts.record_done(db, terms, credit) is attempts.Outcome.DONE
+    assert run(db, utcnow() + timedelta(days=2)) == 1
+    expired = reload(session, reward)
+    assert (expired.status, expired.fulfillment_status, expired.discount_code_id) == (
+        RewardStatus.EXPIRED, FulfillmentStatus.DONE, credit)
+    assert [kind for kind, _ in ledger_of(session, customer)].count(LedgerKind.REFUNDED) == 0
+
+
+def test_a_reward_never_attempted_expires_as_never_made_with_its_points_back(
+    session: Session, db: Database, admins: ShopAdmins, shopify: FakeShopify,
+    token_shop: Shop, customer: Customer, sent_tasks: SentTasks,
+) -> None:
+    reward = make_reward(session, token_shop, customer, expires_in_days=1)
     assert run(db, utcnow() + timedelta(days=2)) == 1
     expired = reload(session, reward)
     assert (expired.status, expired.fulfillment_status) == (RewardStatus.EXPIRED,
                                                             FulfillmentStatus.FAILED)
-    # It never worked in Shopify, so its points come back whatever the setting.
     assert ledger_of(session, customer)[-1] == (LedgerKind.REFUNDED, 500)
-    gid = "gid://shopify/DiscountCodeNode/778"
-    assert attempts.record_done(db, terms, gid) is attempts.Outcome.SETTLED
-    assert reload(session, reward).discount_code_id == gid
-    assert shopify.deactivated == [gid]
+    # Its task, coming late, finds nothing to do and makes nothing in Shopify.
+    assert fulfilment.fulfil_reward(db, admins, reward.id) is attempts.Outcome.SETTLED
+    assert shopify.deactivated == []
 
 
 def test_a_late_order_with_an_expired_code_marks_it_used_and_takes_back_the_refund(

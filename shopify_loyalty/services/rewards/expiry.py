@@ -7,8 +7,13 @@ For each UNUSED reward whose ``expires_at`` has passed, in one transaction:
   (``loyalty.deactivate_discount``, queued through the outbox, so never lost and never
   called inside this transaction); a code still being made is deactivated when the worker
   records it (services.rewards.attempts.record_done);
-- a reward never made in Shopify (fulfilment still PENDING) was never usable: its points
-  come back (a REFUNDED row) and its fulfilment is FAILED, whatever the shop's setting;
+- a reward never made in Shopify (fulfilment PENDING, no attempt started) was never usable:
+  its points come back (a REFUNDED row) and its fulfilment is FAILED, whatever the shop's
+  setting. One whose fulfilment has started (``first_attempt_at``) is left alone until the
+  fulfilment settles it: the attempt may have reached Shopify with its answer lost, and a
+  store credit cannot be taken back, so calling it "never made" would refund points for a
+  credit the customer holds (found by the chaos run). Once DONE it expires like any other;
+  refunded by the fulfilment, it is no longer UNUSED;
 - a discount code that was made: its points come back only when the shop's
   ``refund_expired_rewards`` is on. A store credit's points never come back: the customer
   may have spent the credit, and we cannot tell;
@@ -53,7 +58,10 @@ def expire_batch(session: Session, now: datetime, limit: int) -> int:
     """Expire up to ``limit`` UNUSED rewards whose expiry has passed; returns how many."""
     rewards = session.scalars(
         select(Reward)
-        .where(Reward.status == RewardStatus.UNUSED, Reward.expires_at <= now)
+        .where(Reward.status == RewardStatus.UNUSED, Reward.expires_at <= now,
+               # An attempt started: wait for the fulfilment's outcome (module docstring).
+               (Reward.fulfillment_status != FulfillmentStatus.PENDING)
+               | Reward.first_attempt_at.is_(None))
         .order_by(Reward.expires_at, Reward.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

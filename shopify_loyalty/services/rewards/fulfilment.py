@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from shopify_loyalty.config import DEFAULT_TASK_LEASE_SECONDS
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import ShopifyUnavailableError, ShopNeedsReauthError
+from shopify_loyalty.models import RewardType
 from shopify_loyalty.services.rewards.attempts import (
     Outcome,
     claim,
@@ -63,6 +64,12 @@ log = logging.getLogger(__name__)
 MAX_TRANSIENT_FAILURES = 6
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_CAP_SECONDS = 120.0
+# A store credit has no natural key (a code that exists answers TAKEN), so a retry knows the
+# lost attempt's credit only once Shopify has applied it; a request whose answer was lost
+# (a read timeout, a 5xx) can still be applied seconds later. A retry that looks sooner
+# credits a second time (the chaos run saw it: its lookup ran 8 s after a timed-out credit
+# that Shopify applied at 16 s). So a store credit waits this long after a failed attempt.
+STORE_CREDIT_SETTLE_SECONDS = 60.0
 
 
 # A token refresh that failed on Shopify's side is tried again after this long.
@@ -145,7 +152,10 @@ def after_transient(
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (failures - 1))
         # "Equal jitter": never sooner than half the step, so retries really back off, and
         # spread over the other half so rewards that failed together do not retry together.
-        raise RetryLater(ceiling / 2 + rng.uniform(0, ceiling / 2), str(error)) from error
+        countdown = ceiling / 2 + rng.uniform(0, ceiling / 2)
+        if terms.reward_type is RewardType.STORE_CREDIT:
+            countdown = max(countdown, STORE_CREDIT_SETTLE_SECONDS)
+        raise RetryLater(countdown, str(error)) from error
     try:
         found = find_in_shopify(admin, terms)
     except ShopifyError:
