@@ -115,7 +115,8 @@ def seed(customers: int) -> None:
         for statement in SEED:
             step = time.monotonic()
             conn.execute(statement, params)  # type: ignore[arg-type]
-            print(f"  {' '.join(statement.split()[:3]):<40} {time.monotonic() - step:6.0f} s", flush=True)
+            label = " ".join(statement.split()[:3])
+            print(f"  {label:<40} {time.monotonic() - step:6.0f} s", flush=True)
         step = time.monotonic()
         for _, definition in indexes:
             conn.execute(definition)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 from bench.shopify_standin import StandIn
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+from shopify_loyalty.jobs.lanes import worker_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 # Redis DB 8 is these tests' (emptied before and after, under conftest's redis_lock).
@@ -54,14 +55,16 @@ class Broker:
             redis.Redis.from_url(self.url).flushdb()
             return
         with Connection(self.url) as connection:
-            connection.default_channel.queue_purge(self.queue)
+            for queue in worker_queues(self.queue):  # every worker declared them all
+                connection.default_channel.queue_purge(queue)
 
     def remove(self) -> None:
         if self.name == "redis":
             redis.Redis.from_url(self.url).flushdb()
             return
         with Connection(self.url) as connection:
-            connection.default_channel.queue_delete(self.queue)
+            for queue in worker_queues(self.queue):
+                connection.default_channel.queue_delete(queue)
 
 
 class Worker:
@@ -72,7 +75,8 @@ class Worker:
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-             "--pool", "prefork", "--concurrency", "1", "--queues", queue,
+             "--pool", "prefork", "--concurrency", "1",
+             "--queues", ",".join(worker_queues(queue)),
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel", "INFO"],
             cwd=ROOT, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
