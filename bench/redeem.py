@@ -77,12 +77,14 @@ def seed(customers: int) -> int:
     return rule_id
 
 
-def mark_used_forever(stop: threading.Event) -> None:
+def mark_used_forever(stop: threading.Event, rule_id: int) -> None:
+    """Only the bench rule's rewards: a pre-seeded database keeps its own as they are."""
     dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(0.5):
             conn.execute("UPDATE rewards SET status = 'USED', used_at = now() "
-                         "WHERE status = 'UNUSED' AND created_at < now() - interval '1 second'")
+                         "WHERE status = 'UNUSED' AND redeem_rule_id = %s "
+                         "AND created_at < now() - interval '1 second'", (rule_id,))
 
 
 def run_clients(clients: int, seconds: float,
@@ -241,7 +243,7 @@ def main() -> None:
         "SHOPIFY_API_SECRET": SECRET,
     }
     stop = threading.Event()
-    marker = threading.Thread(target=mark_used_forever, args=(stop,), daemon=True)
+    marker = threading.Thread(target=mark_used_forever, args=(stop, rule_id), daemon=True)
     marker.start()
     results = {}
     try:

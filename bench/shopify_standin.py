@@ -68,6 +68,8 @@ class Shop:
     # Customer GID → its credits, oldest first: {"id", "createdAt", "expiresAt", "amount"}.
     credit_log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults_injected: dict[str, int] = field(default_factory=dict)
+    # Cost charged in each whole second (time.monotonic()), for the scale-out bench.
+    cost_by_second: dict[int, int] = field(default_factory=dict)
 
 
 class StandIn:
@@ -145,6 +147,8 @@ class StandIn:
                     }
                 )
             shop.available -= cost
+            second = int(now)
+            shop.cost_by_second[second] = shop.cost_by_second.get(second, 0) + cost
             data = {root: self.handlers[root](shop, body.get("variables") or {})}
             if fault == "lost":
                 return self.json({"errors": [{"message": "Internal error"}]}, 500)
@@ -179,6 +183,7 @@ class StandIn:
                     "codeIds": sorted(s.codes.values()),
                     "creditIds": sorted(c["id"] for log in s.credit_log.values() for c in log),
                     "faults": dict(s.faults_injected),
+                    "costBySecond": sorted(s.cost_by_second.items()),
                 }
                 for domain, s in self.shops.items()
             }
