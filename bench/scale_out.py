@@ -10,7 +10,9 @@ are seeded (a rule of 10 points, customers with plenty), the Admin API stand-in
 on --port-base, and each group is a gunicorn (2 workers × 4 threads) on --port-base + 1 + n
 and a ``celery worker`` (prefork, 4). The groups share the database, Redis (so each shop's
 Shopify cost bucket, shared.RedisBucket) and the broker. --clients clients, spread over the
-groups and shops, redeem for --seconds; then the workers drain the fulfilments.
+groups and shops, redeem for --seconds; then the workers drain the fulfilments. --backlog
+rewards per shop are queued before the groups start (published to the broker), so that every
+shop's bucket is spent whatever the machine's speed: 200 codes of burst, then 10 a second.
 
 It prints redeems a second (each group's and the total) with p50/p99, codes a second made in
 Shopify, and per shop: codes, THROTTLED answers, and the worst window of the stand-in's
@@ -38,7 +40,7 @@ from typing import Any
 
 import redis
 from kombu import Connection
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bench.common import (
     BENCH_DATABASE_URL,
@@ -51,10 +53,12 @@ from bench.common import (
 from bench.redeem import run_clients
 from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
+from shopify_loyalty.db import utcnow
 from shopify_loyalty.jobs.lanes import worker_queues
-from shopify_loyalty.models import RedeemRuleKind, Shop
+from shopify_loyalty.models import Customer, RedeemRuleKind, Shop
 from shopify_loyalty.services.customers import adjustments
 from shopify_loyalty.services.program import redeem_rules
+from shopify_loyalty.services.rewards import redemption
 from shopify_loyalty.token_cipher import TokenCipher
 
 SECRET = "shpss_bench_secret_0123456789abcdef0123"
@@ -62,9 +66,11 @@ API_KEY = "bench-api-key"
 BUCKET, RESTORE = 2000.0, 100.0
 
 
-def seed(shops: int, customers: int) -> list[tuple[str, int]]:
-    """(domain, rule id) of each shop."""
-    settings = Settings(database_url=BENCH_DATABASE_URL)
+def seed(shops: int, customers: int, backlog: int, env: dict[str, str]) -> list[tuple[str, int]]:
+    """(domain, rule id) of each shop; ``backlog`` rewards each, sent to the broker."""
+    settings = Settings(database_url=BENCH_DATABASE_URL, redis_url=env["REDIS_URL"],
+                        celery_broker_url=env["CELERY_BROKER_URL"],
+                        celery_queue=env["CELERY_QUEUE"])
     db = create_app(settings).extensions["loyalty_db"]
     cipher = TokenCipher(settings.token_encryption_key)
     made = []
@@ -80,6 +86,14 @@ def seed(shops: int, customers: int) -> list[tuple[str, int]]:
             for customer in range(1, customers + 1):
                 adjustments.adjust_points(session, shop, customer, 10**9, "bench balance")
             made.append((shop.domain, rule.id))
+    with db.unit_of_work() as session:  # its commit publishes every fulfilment
+        for domain, rule_id in made:
+            shop = session.scalars(select(Shop).where(Shop.domain == domain)).one()
+            customer = session.scalars(select(Customer).where(
+                Customer.shop_id == shop.id, Customer.shopify_customer_id == 1)).one()
+            for _ in range(backlog):
+                redemption.redeem_points(session, shop, customer,
+                                         redemption.RedeemCommand(rule_id), utcnow())
     db.dispose()
     return made
 
@@ -90,7 +104,8 @@ def worker(env: dict[str, str], name: str) -> Iterator[None]:
         [str(Path(sys.executable).with_name("celery")), "-A", "workers.celery_app", "worker",
          "--pool", "prefork", "--concurrency", "4", "--loglevel", "WARNING", "-n",
          f"{name}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        env={**os.environ, **env}, cwd=ROOT, start_new_session=True)
+        env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
     finally:
@@ -131,14 +146,14 @@ def run(broker: str, groups: int, args: argparse.Namespace) -> None:
     fresh_database()
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     per_shop = max(1, args.clients // args.shops)
-    shops = seed(args.shops, per_shop)
     queue = f"scale-bench-{uuid.uuid4().hex[:8]}"
     broker_url = BENCH_REDIS_URL if broker == "redis" else args.amqp_url
     standin_port = args.port_base
-    env = {"DATABASE_URL": BENCH_DATABASE_URL, "REDIS_URL": BENCH_REDIS_URL,
+    env: dict[str, str] = {"DATABASE_URL": BENCH_DATABASE_URL, "REDIS_URL": BENCH_REDIS_URL,
            "CELERY_BROKER_URL": broker_url, "CELERY_QUEUE": queue, "RATELIMIT_ENABLED": "0",
            "SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": SECRET, "LOG_FORMAT": "text",
            "SHOPIFY_ADMIN_BASE_URL": f"http://127.0.0.1:{standin_port}/{{shop}}"}
+    shops = seed(args.shops, per_shop, args.backlog, env)
     standin = subprocess.Popen([sys.executable, str(ROOT / "bench/shopify_standin.py"),
                                 "--port", str(standin_port)], stderr=subprocess.DEVNULL)
     try:
@@ -237,7 +252,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--broker", action="append", choices=("redis", "amqp"))
     parser.add_argument("--groups", action="append", type=int)
-    parser.add_argument("--shops", type=int, default=4)
+    parser.add_argument("--shops", type=int, default=2)
+    parser.add_argument("--backlog", type=int, default=300)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--drain-timeout", type=float, default=240)
