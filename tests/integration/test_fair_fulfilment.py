@@ -3,7 +3,7 @@
 A real worker (one pool process, so the order it works in is the order it takes tasks), real
 brokers (Redis and RabbitMQ), the Admin API stand-in. One shop's 12 rewards are queued before
 another shop's 2, all before the worker starts: in one FIFO queue the second shop's codes would
-be the 13th and 14th made; in its own lane they are among the first four (the worker takes
+be the 13th and 14th made; in its own lane they come within the first few (the worker takes
 from its queues in turn), whatever the machine's load.
 """
 
@@ -91,7 +91,7 @@ def test_a_shop_behind_another_shops_backlog_is_served_in_turn(
     with standin_server() as (fake, url):
         worker = Worker(worker_env(DATABASE_URL, broker, url), broker.queue)
         try:
-            wait_for(lambda: done_in_order(db) is not None, 60, "every reward fulfilled")
+            wait_for(lambda: done_in_order(db) is not None, 120, "every reward fulfilled")
         finally:
             worker.stop()
         assert len(fake.shops[busy.domain].codes) == BACKLOG
@@ -99,10 +99,12 @@ def test_a_shop_behind_another_shops_backlog_is_served_in_turn(
 
     order = done_in_order(db)
     assert order is not None
-    # FIFO would give [busy] * 12 + [other] * 2. Redis takes from the lanes strictly in turn
-    # ([busy, other, busy, other, …]); RabbitMQ's deliveries to the lanes' consumers come in
-    # pairs here ([busy, busy, other, other, …]).
-    assert order[:2 * OTHER].count(other.id) == OTHER, order
+    # FIFO would give [busy] * 12 + [other] * 2: the other shop's codes 13th and 14th. Redis
+    # takes from the lanes strictly in turn ([busy, other, busy, other, …]); RabbitMQ's
+    # deliveries to the lanes' consumers come in turn too, though not always one by one
+    # ([busy, busy, other, other, …] is common).
+    places = [n for n, shop_id in enumerate(order) if shop_id == other.id]
+    assert places[0] <= 3 and places[-1] <= 2 * OTHER + 2, order
 
 
 def done_in_order(db: Database) -> list[int] | None:
