@@ -17,11 +17,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from amqp.exceptions import NotFound
 from kombu import Connection
 from werkzeug.serving import make_server
 
@@ -55,8 +56,17 @@ class Broker:
             redis.Redis.from_url(self.url).flushdb()
             return
         with Connection(self.url) as connection:
-            for queue in worker_queues(self.queue):  # every worker declared them all
-                connection.default_channel.queue_purge(queue)
+            for queue in worker_queues(self.queue):
+                # A lane no worker declared yet does not exist: the broker refuses the purge
+                # and closes the channel, so each purge has a channel of its own.
+                channel = connection.channel()
+                try:
+                    channel.queue_purge(queue)
+                except NotFound:
+                    pass
+                finally:
+                    with suppress(Exception):
+                        channel.close()
 
     def remove(self) -> None:
         if self.name == "redis":
