@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
 from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.jobs.dispatch import OutboxDispatcher
 from shopify_loyalty.jobs.lanes import SHOP_LANES, lane_queue, queue_for, worker_queues
 from shopify_loyalty.models import Customer, FulfillmentStatus, RedeemRule, Reward, Shop
 from shopify_loyalty.services import outbox
@@ -45,6 +47,29 @@ def test_shopify_work_goes_to_the_shops_lane_and_the_rest_to_the_main_queue() ->
     assert queue_for("q", "loyalty.process_webhook", 3) == "q"
     assert queue_for("q", outbox.FULFIL_REWARD, None) == "q"
     assert worker_queues("q") == ["q", *(f"q.shop.{n}" for n in range(SHOP_LANES))]
+
+
+def test_the_relay_sends_a_lost_fulfilment_to_its_shops_lane(
+    committed_db: Database, app: Flask, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with committed_db.unit_of_work() as session:
+        shop = factories.shop(session)
+        outbox.enqueue(session, shop.id, outbox.FULFIL_REWARD, 41)
+        outbox.enqueue(session, None, "loyalty.run_job", "tiers")
+        session.info.clear()  # lost at commit: left to the relay
+    celery = app.extensions["celery"]
+    queues: list[tuple[str, str]] = []
+    monkeypatch.setattr(celery.conf, "task_always_eager", False)
+    monkeypatch.setattr(celery, "send_task", lambda name, **options: queues.append(
+        (name, options["queue"])))
+    dispatcher = OutboxDispatcher(celery, committed_db, timedelta(seconds=90))
+    main = celery.conf.task_default_queue
+
+    report = dispatcher.relay(utcnow() + timedelta(minutes=1))
+
+    assert report.sent == 2
+    assert sorted(queues) == [(outbox.FULFIL_REWARD, lane_queue(main, shop.id)),
+                              ("loyalty.run_job", main)]
 
 
 @pytest.fixture(params=sorted(BROKERS))
