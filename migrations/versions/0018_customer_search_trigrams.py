@@ -15,6 +15,7 @@ Create Date: 2026-12-01 14:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
@@ -32,7 +33,12 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    columns = ", ".join(f"{field} gin_trgm_ops" for field in FIELDS)
+    # The operator class where the extension lives, which need not be on this connection's
+    # search_path (a database whose tables live in another schema than the extension).
+    schema = op.get_bind().execute(sa.text(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+    )).scalar_one()
+    columns = ", ".join(f"{field} {schema}.gin_trgm_ops" for field in FIELDS)
     op.execute(f"CREATE INDEX ix_customers_search_trgm ON customers USING gin ({columns})")
 
 
