@@ -59,7 +59,8 @@ def gunicorn(port: int, env: dict[str, str], workers: int, threads: int) -> Iter
     process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Four workers importing the app take seconds; many on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1).read()

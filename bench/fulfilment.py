@@ -9,9 +9,15 @@ second, 10 a mutation, so one shop's ceiling is a 200-code burst then 10 codes/s
 
 1. one shop, --rewards rewards queued at once: codes/s against the ceiling, THROTTLED answers
    as a share of requests, rewards refunded (throttling must refund none);
-2. --shops shops of --per-shop rewards each: total rate against the sum of their ceilings, and
-   the longest time any shop waited for its first code (--order: shops' redemptions
-   interleaved as they would arrive, or in blocks, one shop's whole batch after another's).
+2. --shops shops of --per-shop rewards each, all queued (--order: shops' redemptions
+   interleaved as they would arrive, or in blocks, one shop's whole batch after another's)
+   before the worker starts: total rate against the sum of their ceilings, and per shop the
+   time from the worker being ready to its first and last code, its THROTTLED answers and its
+   bucket use: codes made over what its bucket allowed between its first and last code
+   (200-code burst + 10 codes/s; 100 % when a shop's codes all fit in its burst).
+
+--port, --database-url and --redis-url keep concurrent runs apart (BENCH_DATABASE_URL and
+BENCH_REDIS_URL are the defaults of the last two).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -66,9 +73,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("one", "many"), help="run one scenario")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--database-url",
-                        default="postgresql+psycopg://postgres@127.0.0.1:5432/bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"))
+    parser.add_argument("--redis-url",
+                        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     parser.add_argument("--timeout", type=float, default=400.0)
     args = parser.parse_args()
 
@@ -81,30 +89,59 @@ def main() -> None:
            "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
     standin = subprocess.Popen([sys.executable, str(ROOT / "bench/shopify_standin.py"),
                                 "--port", str(args.port)], env=env, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).with_name("celery")), "-A", "workers.celery_app", "worker",
-         "--pool", "prefork", "--concurrency", str(args.concurrency), "--loglevel", "WARNING",
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        env=env, cwd=ROOT, start_new_session=True,
-    )
+    worker: subprocess.Popen[str] | None = None
     try:
-        time.sleep(4)  # the worker's processes boot and connect
         app = create_app(settings)
         db: Database = app.extensions["loyalty_db"]
         port = args.port
         if args.only != "many":
+            worker, _ = start_worker(env, args.concurrency)
             one = queue(db, settings, "one", 1, args.rewards, "blocks")
             wait(db, one, port, args.timeout)
             report_one_shop(db, one, port, args.rewards)
+            stop_worker(worker)
         if args.only != "one":
             many = queue(db, settings, "many", args.shops, args.per_shop, args.order)
+            worker, ready = start_worker(env, args.concurrency)
+            many.started = ready
             wait(db, many, port, args.timeout)
-            report_many_shops(db, many, port, args.order)
+            report_many_shops(db, many, port, args.order, args.per_shop)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
+        if worker is not None:
+            stop_worker(worker)
         standin.terminate()
-        worker.wait(30)
         standin.wait(10)
+
+
+def start_worker(env: dict[str, str], concurrency: int) -> tuple[subprocess.Popen[str], datetime]:
+    """A `celery worker` (prefork) and the instant it said it was ready to take tasks."""
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "workers.celery_app", "worker",
+         "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    ready = threading.Event()
+    at: list[datetime] = []
+
+    def read() -> None:
+        assert worker.stdout is not None
+        for line in worker.stdout:  # read to the end, so the worker never blocks on a pipe
+            if not ready.is_set() and " ready." in line:
+                at.append(utcnow())
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(120):
+        stop_worker(worker)
+        raise RuntimeError("the worker did not start")
+    return worker, at[0]
+
+
+def stop_worker(worker: subprocess.Popen[str]) -> None:
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(30)
 
 
 def reset(settings: Settings) -> None:
@@ -217,7 +254,7 @@ def report_one_shop(db: Database, run: Run, port: int, total: int) -> None:
           f"({100 * counts['throttled'] / max(1, counts['requests']):.2f} %)")
 
 
-def report_many_shops(db: Database, run: Run, port: int, order: str) -> None:
+def report_many_shops(db: Database, run: Run, port: int, order: str, per_shop: int) -> None:
     times = done_times(db, run)
     counts = stats(port, run.domains)
     total = len(times["DONE"]) + len(times["REFUNDED"]) + len(times["PENDING"])
@@ -232,8 +269,24 @@ def report_many_shops(db: Database, run: Run, port: int, order: str) -> None:
           f"the shops' ceilings allowed {ceiling_codes:.0f} codes in that time "
           f"({shops} x ({BURST_CODES:.0f} burst + {STEADY_CODES_PER_S:.0f}/s)), "
           f"{100 * len(times['DONE']) / ceiling_codes if ceiling_codes else 0:.1f} % reached")
-    print(f"first code per shop: longest wait {max(firsts or [0.0]):.2f} s, "
-          f"shortest {min(firsts or [0.0]):.2f} s")
+    print(f"first code per shop after the worker was ready: longest wait "
+          f"{max(firsts or [0.0]):.2f} s, shortest {min(firsts or [0.0]):.2f} s")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stats") as answer:
+        every = json.load(answer)
+    uses = []
+    for domain in run.domains:
+        done = sorted(times.get(f"shop:{domain}", []))
+        if not done:
+            print(f"  {domain}: no code")
+            continue
+        span = done[-1] - done[0]
+        allowed = min(per_shop, BURST_CODES + STEADY_CODES_PER_S * span)
+        use = min(1.0, len(done) / allowed)
+        uses.append(use)
+        print(f"  {domain}: first {done[0]:6.2f} s, last {done[-1]:6.2f} s, codes {len(done)}, "
+              f"THROTTLED {every.get(domain, {}).get('throttled', 0)}, "
+              f"bucket use {100 * use:.1f} %")
+    print(f"bucket use: lowest {100 * min(uses or [0.0]):.1f} %")
     print(f"requests {counts['requests']}, THROTTLED {counts['throttled']} "
           f"({100 * counts['throttled'] / max(1, counts['requests']):.2f} %)")
 

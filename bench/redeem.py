@@ -11,6 +11,10 @@ Runs three measurements on the ``bench`` database (BENCH_DATABASE_URL), each bou
 
 A background thread marks rewards older than a second USED, as orders would, so that the
 loyalty info (every UNUSED reward) stays the size a real customer's is.
+
+``--pre-seeded`` keeps the database as it is (e.g. the million customers of
+``bench.scale_seed``) instead of dropping it: the redemptions then go to the seeded shop's
+customers 1…clients, among all the others' rows. ``--port`` for gunicorn.
 """
 
 from __future__ import annotations
@@ -48,16 +52,21 @@ PLENTY = 10**9
 
 
 def seed(customers: int) -> int:
-    """A shop, a rule costing COST points, and customers with plenty of points."""
+    """A shop (or the seeded one), a rule costing COST points, customers with plenty of
+    points."""
     settings = Settings(database_url=BENCH_DATABASE_URL)
     app = create_app(settings)
     db = app.extensions["loyalty_db"]
     with db.unit_of_work() as session:
+        from sqlalchemy import select
+
         from shopify_loyalty.models import Shop
 
-        shop = Shop(domain=DOMAIN, currency="USD")
-        session.add(shop)
-        session.flush()
+        shop = session.scalars(select(Shop).where(Shop.domain == DOMAIN)).first()
+        if shop is None:
+            shop = Shop(domain=DOMAIN, currency="USD")
+            session.add(shop)
+            session.flush()
         rule = redeem_rules.create_redeem_rule(session, shop, redeem_rules.RedeemRuleSpec(
             name="Ten cents off", kind=RedeemRuleKind.FIXED_AMOUNT, points_cost=COST,
             value=__import__("decimal").Decimal("0.10")))
@@ -68,12 +77,14 @@ def seed(customers: int) -> int:
     return rule_id
 
 
-def mark_used_forever(stop: threading.Event) -> None:
+def mark_used_forever(stop: threading.Event, rule_id: int) -> None:
+    """Only the bench rule's rewards: a pre-seeded database keeps its own as they are."""
     dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(0.5):
             conn.execute("UPDATE rewards SET status = 'USED', used_at = now() "
-                         "WHERE status = 'UNUSED' AND created_at < now() - interval '1 second'")
+                         "WHERE status = 'UNUSED' AND redeem_rule_id = %s "
+                         "AND created_at < now() - interval '1 second'", (rule_id,))
 
 
 def run_clients(clients: int, seconds: float,
@@ -216,9 +227,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--pre-seeded", action="store_true",
+                        help="keep the database (bench.scale_seed's) instead of a fresh one")
     args = parser.parse_args()
 
-    fresh_database()
+    if not args.pre_seeded:
+        fresh_database()
     rule_id = seed(args.clients)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     env = {
@@ -229,7 +243,7 @@ def main() -> None:
         "SHOPIFY_API_SECRET": SECRET,
     }
     stop = threading.Event()
-    marker = threading.Thread(target=mark_used_forever, args=(stop,), daemon=True)
+    marker = threading.Thread(target=mark_used_forever, args=(stop, rule_id), daemon=True)
     marker.start()
     results = {}
     try:

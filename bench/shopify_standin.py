@@ -77,6 +77,8 @@ class Shop:
     tags: dict[str, set[str]] = field(default_factory=dict)
     # The discount nodes deactivated (discountCodeDeactivate), by GID.
     deactivated: set[str] = field(default_factory=set)
+    # Cost charged in each whole second (time.monotonic()), for the scale-out bench.
+    cost_by_second: dict[int, int] = field(default_factory=dict)
 
 
 class StandIn:
@@ -159,6 +161,8 @@ class StandIn:
                     }
                 )
             shop.available -= cost
+            second = int(now)
+            shop.cost_by_second[second] = shop.cost_by_second.get(second, 0) + cost
             data = {root: self.handlers[root](shop, body.get("variables") or {})}
             if fault == "lost":
                 return self.json({"errors": [{"message": "Internal error"}]}, 500)
@@ -195,6 +199,7 @@ class StandIn:
                     "faults": dict(s.faults_injected),
                     "metafields": len(s.metafields),
                     "taggedCustomers": sum(1 for tags in s.tags.values() if tags),
+                    "costBySecond": sorted(s.cost_by_second.items()),
                 }
                 for domain, s in self.shops.items()
             }

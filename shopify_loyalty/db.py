@@ -72,6 +72,8 @@ class QueuedTask:
     outbox_id: int
     task_name: str
     args: list[Any]
+    # The shop the task works for: the dispatcher routes Shopify work to the shop's lane.
+    shop_id: int | None = None
 
 
 Dispatcher = Callable[[list[QueuedTask]], None]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from shopify_loyalty.api.context import database, settings
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.errors import LoyaltyError
+from shopify_loyalty.jobs.lanes import worker_queues
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry import metrics
 from shopify_loyalty.telemetry.context import accepted_or_new, request_id
@@ -78,7 +79,8 @@ def _outbox_backlog() -> tuple[int, datetime | None]:
 
 
 def _queue_depths() -> Iterable[tuple[str, int]]:
-    """The waiting messages of our queue, from the broker (none in the in-process mode)."""
+    """The waiting messages of our queues (the main one and the shops' lanes, jobs.lanes),
+    from the broker (none in the in-process mode)."""
     from flask import current_app
 
     config = settings()
@@ -86,9 +88,11 @@ def _queue_depths() -> Iterable[tuple[str, int]]:
         return []
     celery = current_app.extensions["celery"]
     try:
+        depths = []
         with celery.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(
-                queue=config.celery_queue, passive=True)
-            return [(config.celery_queue, int(declared.message_count))]
+            for queue in worker_queues(config.celery_queue):
+                declared = connection.default_channel.queue_declare(queue=queue, passive=True)
+                depths.append((queue, int(declared.message_count)))
+        return depths
     except Exception:
         return []  # the broker's health is /healthz's business; the scrape still answers

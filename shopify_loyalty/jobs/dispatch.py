@@ -11,6 +11,7 @@ from typing import Any
 from celery import Celery
 
 from shopify_loyalty.db import Database, QueuedTask, utcnow
+from shopify_loyalty.jobs.lanes import queue_for
 from shopify_loyalty.jobs.setup import OUTBOX_ID
 from shopify_loyalty.services import outbox
 
@@ -36,7 +37,7 @@ class OutboxDispatcher:
 
     def __call__(self, queued: list[QueuedTask]) -> None:
         sent = [task.outbox_id for task in queued
-                if self.send(task.task_name, task.args, task.outbox_id)]
+                if self.send(task.task_name, task.args, task.outbox_id, task.shop_id)]
         if not sent:
             return
         try:
@@ -52,13 +53,16 @@ class OutboxDispatcher:
         # its own doing (a RunLater's time must not become a lease from now).
         return None if self.celery.conf.task_always_eager else self.lease
 
-    def send(self, task_name: str, args: Sequence[Any], outbox_id: int) -> bool:
+    def send(self, task_name: str, args: Sequence[Any], outbox_id: int,
+             shop_id: int | None = None) -> bool:
         kwargs = {OUTBOX_ID: outbox_id}
         try:
             if self.celery.conf.task_always_eager:
                 self.celery.tasks[task_name].apply_async(args=list(args), kwargs=kwargs)
             else:
-                self.celery.send_task(task_name, args=list(args), kwargs=kwargs, retry=False)
+                queue = queue_for(self.celery.conf.task_default_queue, task_name, shop_id)
+                self.celery.send_task(task_name, args=list(args), kwargs=kwargs, retry=False,
+                                      queue=queue)
             return True
         except Exception:
             log.warning("could not send %s%s; the outbox relay will", task_name, list(args),
@@ -77,7 +81,7 @@ class OutboxDispatcher:
             due = outbox.take_due(session, now, RELAY_BATCH, self.lease)
         sent = 0
         for row in due:
-            if not self.send(row.task_name, row.args, row.id):
+            if not self.send(row.task_name, row.args, row.id, row.shop_id):
                 break
             sent += 1
         if sent:

@@ -22,9 +22,11 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Retry
 from flask import Flask
+from kombu.entity import Exchange, Queue
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
+from shopify_loyalty.jobs.lanes import worker_queues
 from shopify_loyalty.services import outbox
 from shopify_loyalty.telemetry import metrics
 from shopify_loyalty.telemetry.context import request_id
@@ -66,6 +68,9 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         # Deliveries to the merchant's endpoints wait on other people's servers: their own
         # queue and workers, so that they never hold up fulfilment (services.events).
         task_routes={"loyalty.deliver_event": {"queue": settings.events_queue}},
+        # The main queue and the shops' lanes (jobs.lanes): a worker consumes them all.
+        task_queues=[Queue(name, Exchange(name), routing_key=name)  # type: ignore[no-untyped-call]
+                     for name in worker_queues(settings.celery_queue)],
         # A task is acknowledged after it ran, so a worker that dies mid-task leaves it to
         # another; tasks are idempotent, so running twice is safe.
         task_acks_late=True,

@@ -55,6 +55,7 @@ class Due:
     id: int
     task_name: str
     args: list[Any]
+    shop_id: int | None = None
 
 
 def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
@@ -71,7 +72,7 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
         .returning(OutboxMessage.id)
     ).scalar_one()
     if due_at is None:
-        queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args)))
+        queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id))
     return outbox_id
 
 
@@ -102,13 +103,14 @@ def take_due(session: Session, now: datetime, limit: int, lease: timedelta) -> l
     runs there at a time anyway.)
     """
     rows = session.execute(
-        select(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.args)
+        select(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.args,
+               OutboxMessage.shop_id)
         .where(OutboxMessage.completed_at.is_(None), OutboxMessage.due_at <= now)
         .order_by(OutboxMessage.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    due = [Due(row.id, row.task_name, list(row.args or [])) for row in rows]
+    due = [Due(row.id, row.task_name, list(row.args or []), row.shop_id) for row in rows]
     if due:
         session.execute(postpone_statement([d.id for d in due], now + lease))
     return due

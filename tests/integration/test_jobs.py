@@ -104,7 +104,8 @@ class Recording(OutboxDispatcher):
         super().__init__(celery, db, LEASE)
         self.sent = sent
 
-    def send(self, task_name: str, args: Sequence[Any], outbox_id: int) -> bool:
+    def send(self, task_name: str, args: Sequence[Any], outbox_id: int,
+             shop_id: int | None = None) -> bool:
         self.sent.append(outbox_id)
         return True
 

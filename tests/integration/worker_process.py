@@ -17,17 +17,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from amqp.exceptions import NotFound
 from kombu import Connection
 from werkzeug.serving import make_server
 
 from bench.shopify_standin import StandIn
 from shopify_loyalty.db import utcnow
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+from shopify_loyalty.jobs.lanes import worker_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 # Redis DB 8 is these tests' (emptied before and after, under conftest's redis_lock).
@@ -54,14 +56,25 @@ class Broker:
             redis.Redis.from_url(self.url).flushdb()
             return
         with Connection(self.url) as connection:
-            connection.default_channel.queue_purge(self.queue)
+            for queue in worker_queues(self.queue):
+                # A lane no worker declared yet does not exist: the broker refuses the purge
+                # and closes the channel, so each purge has a channel of its own.
+                channel = connection.channel()
+                try:
+                    channel.queue_purge(queue)
+                except NotFound:
+                    pass
+                finally:
+                    with suppress(Exception):
+                        channel.close()
 
     def remove(self) -> None:
         if self.name == "redis":
             redis.Redis.from_url(self.url).flushdb()
             return
         with Connection(self.url) as connection:
-            connection.default_channel.queue_delete(self.queue)
+            for queue in worker_queues(self.queue):
+                connection.default_channel.queue_delete(queue)
 
 
 class Worker:
@@ -72,7 +85,8 @@ class Worker:
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-             "--pool", "prefork", "--concurrency", "1", "--queues", queue,
+             "--pool", "prefork", "--concurrency", "1",
+             "--queues", ",".join(worker_queues(queue)),
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel", "INFO"],
             cwd=ROOT, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
