@@ -35,17 +35,26 @@ class OutboxDispatcher:
         self.lease = lease
 
     def __call__(self, queued: list[QueuedTask]) -> None:
-        sent = [task.outbox_id for task in queued
-                if self.send(task.task_name, task.args, task.outbox_id)]
-        if not sent:
-            return
+        sent: list[int] = []
+        unsent: list[int] = []
+        for task in queued:
+            if self.send(task.task_name, task.args, task.outbox_id):
+                if not task.leased:
+                    sent.append(task.outbox_id)
+            elif task.leased:
+                unsent.append(task.outbox_id)
         try:
-            # One round trip, no unit of work: this runs after every redemption.
-            self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self.lease))
+            # Rows written leased (services.outbox.enqueue) need a statement only when their
+            # send failed: the common case after a redemption or a webhook costs none.
+            if sent:
+                self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self.lease))
+            if unsent:
+                self.db.execute_now(outbox.unsent_statement(unsent, utcnow()))
         except Exception:
-            # The tasks went out; their rows stay due soon, so the relay may send them again
-            # (tasks are idempotent, and a completed row is not run twice).
-            log.exception("could not mark outbox rows %s sent", sent)
+            # Sent rows stay due soon, so the relay may send them again (tasks are
+            # idempotent, and a completed row is not run twice); unsent ones are sent by the
+            # relay when their lease is over.
+            log.exception("could not mark outbox rows %s sent, %s unsent", sent, unsent)
 
     def send(self, task_name: str, args: Sequence[Any], outbox_id: int) -> bool:
         kwargs = {OUTBOX_ID: outbox_id}
