@@ -67,7 +67,7 @@ def gunicorn(port: int, env: dict[str, str], workers: int, threads: int,
     base = Server(f"http://127.0.0.1:{port}")
     base.process = process
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts workers slowly
         while True:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1).read()

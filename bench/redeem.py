@@ -89,6 +89,18 @@ def seed(customers: int, hot_points: int) -> int:
     return rule_id
 
 
+def existing_rule() -> int | None:
+    """The rule of an earlier run's seed, if the database holds one."""
+    dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT r.id FROM redeem_rules r JOIN shops s ON s.id = "
+                               "r.shop_id WHERE s.domain = %s", (DOMAIN,)).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
+
+
 def mark_used_forever(stop: threading.Event) -> None:
     dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -316,11 +328,15 @@ def main() -> None:
     parser.add_argument("--worker-class", default=None)
     parser.add_argument("--port", type=int, default=19010)
     parser.add_argument("--only", choices=["app", "hot", "bare"], action="append")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the seeded database of an earlier run (comparing settings)")
     args = parser.parse_args()
     only = set(args.only or ["app", "hot", "bare"])
 
-    fresh_database()
-    rule_id = seed(args.customers, args.hot_redemptions * COST)
+    rule_id = existing_rule() if args.reuse else None
+    if rule_id is None:
+        fresh_database()
+        rule_id = seed(args.customers, args.hot_redemptions * COST)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     env = {
         "DATABASE_URL": BENCH_DATABASE_URL,
