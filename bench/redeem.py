@@ -196,13 +196,14 @@ def http_load(base: str, rule_id: int, next_customer: Rotation, clients: int, se
     return latencies, errors, took, codes
 
 
-def bare_sql_load(rule_id: int, next_customer: Rotation, clients: int,
-                  seconds: float) -> tuple[list[float], int, float]:
+def bare_sql_load(rule_id: int, next_customer: Rotation, clients: int, seconds: float,
+                  opened: list[psycopg.Connection[Any]]) -> tuple[list[float], int, float]:
     """The statements of one redemption, straight from psycopg: the ceiling."""
     dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
 
     def make_client(i: int) -> Any:
         conn = psycopg.connect(dsn)
+        opened.append(conn)  # closed by the caller, after its CPU meter has read them
         shop_id = conn.execute("SELECT id FROM shops WHERE domain = %s",
                                (DOMAIN,)).fetchone()[0]  # type: ignore[index]
         conn.commit()
@@ -378,9 +379,13 @@ def main() -> None:
                 print(f"  {load_average()}")
         if "bare" in only:
             bare_meter = CpuMeter(lambda: [os.getpid()], BENCH_DATABASE_URL)
+            opened: list[psycopg.Connection[Any]] = []
+            # The bare connections' backends start after this: their whole CPU is the run's.
             bare_meter.start()
-            bare = bare_sql_load(rule_id, everyone, args.clients, args.seconds)
+            bare = bare_sql_load(rule_id, everyone, args.clients, args.seconds, opened)
             bare_cpu = bare_meter.stop()
+            for conn in opened:
+                conn.close()
             bare_rate = len(bare[0]) / bare[2]
             print(summary(f"bare SQL, {args.clients} connections, next of {args.customers} "
                           "customers", bare[0], bare[2], bare[1]))
