@@ -1,13 +1,21 @@
 """Redeem-points throughput: the app under gunicorn on PostgreSQL, against bare SQL.
 
-    python bench/redeem.py [--clients 32] [--seconds 15] [--workers 4] [--threads 8]
+    python -m bench.redeem [--clients 32] [--seconds 15] [--customers 3200] [--port 19010]
+                           [--workers 4] [--threads 8] [--worker-class gthread]
 
-Runs three measurements on the ``bench`` database (BENCH_DATABASE_URL), each bounded in time:
-1. 32 clients, each redeeming for its own customer, through HTTP (gunicorn, REDIS_URL set
-   so fulfilment tasks are published to Redis but not run: only the API is measured);
-2. the same with every client on one customer (the row lock serialises them);
+Runs three measurements on the bench database (BENCH_DATABASE_URL), each bounded in time:
+1. 32 clients through HTTP (gunicorn, REDIS_URL set so fulfilment tasks are published to
+   Redis but not run: only the API is measured), each request for the next of 3,200
+   customers (so each holds a few rewards, as real ones do) and with its own
+   ``Idempotency-Key``;
+2. the same with every client on one customer whose points run out mid-run: the row lock
+   serialises them, and every answer must be a redemption or ``insufficient_points``;
 3. the bare SQL of one redemption, the same statements from psycopg in 32 threads: the
    ceiling the app's own overhead is compared against.
+
+For each: redeems per second, p50/p99, and the CPU time per request of the app's processes
+and of PostgreSQL's backends (from /proc: far less sensitive to a loaded machine), with the
+load average. Afterwards every balance is checked against the ledger and the batches.
 
 A background thread marks rewards older than a second USED, as orders would, so that the
 loyalty info (every UNUSED reward) stays the size a real customer's is.
@@ -21,10 +29,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
+import os
 import secrets
 import threading
 import time
+import uuid
+from collections import Counter
 from typing import Any
 
 import psycopg
@@ -33,8 +45,12 @@ import redis
 from bench.common import (
     BENCH_DATABASE_URL,
     BENCH_REDIS_URL,
+    CpuMeter,
+    children,
+    cpu_line,
     fresh_database,
     gunicorn,
+    load_average,
     summary,
 )
 from shopify_loyalty import create_app
@@ -51,9 +67,12 @@ COST = 10
 PLENTY = 10**9
 
 
-def seed(customers: int) -> int:
-    """A shop (or the seeded one), a rule costing COST points, customers with plenty of
-    points."""
+HOT_CUSTOMER = 10**6
+
+
+def seed(customers: int, hot_points: int) -> int:
+    """A shop (or the pre-seeded one), a rule costing COST points, customers with plenty of
+    points, and the hot customer with ``hot_points``."""
     settings = Settings(database_url=BENCH_DATABASE_URL)
     app = create_app(settings)
     db = app.extensions["loyalty_db"]
@@ -72,9 +91,22 @@ def seed(customers: int) -> int:
             value=__import__("decimal").Decimal("0.10")))
         for customer_id in range(1, customers + 1):
             adjustments.adjust_points(session, shop, customer_id, PLENTY, "bench balance")
+        adjustments.adjust_points(session, shop, HOT_CUSTOMER, hot_points, "bench balance")
         rule_id = rule.id
     db.dispose()
     return rule_id
+
+
+def existing_rule() -> int | None:
+    """The rule of an earlier run's seed, if the database holds one."""
+    dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT r.id FROM redeem_rules r JOIN shops s ON s.id = "
+                               "r.shop_id WHERE s.domain = %s", (DOMAIN,)).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
 
 
 def mark_used_forever(stop: threading.Event, rule_id: int) -> None:
@@ -101,9 +133,10 @@ def run_clients(clients: int, seconds: float,
         start_line.wait()
         while time.monotonic() < deadline[0]:
             began = time.perf_counter()
-            if request():
+            outcome = request()
+            if outcome:
                 latencies[i].append(time.perf_counter() - began)
-            else:
+            elif outcome is not None:
                 errors[i] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -117,48 +150,77 @@ def run_clients(clients: int, seconds: float,
     return [x for per in latencies for x in per], sum(errors), time.monotonic() - began
 
 
-def http_load(base: str, rule_id: int, customer_of: Any, clients: int,
-              seconds: float) -> tuple[list[float], int, float]:
+class Rotation:
+    """The next customer for each request, round the whole list, across every client."""
+
+    def __init__(self, customers: list[int]) -> None:
+        self.customers = customers
+        self.next = itertools.count()
+
+    def __call__(self) -> int:
+        return self.customers[next(self.next) % len(self.customers)]
+
+
+def http_load(base: str, rule_id: int, next_customer: Rotation, clients: int, seconds: float,
+              accept: frozenset[str] = frozenset()) -> tuple[list[float], int, float, Counter[str]]:
+    """Latencies of the 200s, errors, time, and the count of every answer by its code
+    (``ok`` for a 200); a refusal whose code is in ``accept`` is neither a latency nor an
+    error."""
     host, port = base.removeprefix("http://").split(":")
     body = json.dumps({"redeemRuleId": rule_id})
+    tokens = {c: issue_customer_token(DOMAIN, c, api_key=API_KEY, secret=SECRET, ttl=3600)
+              for c in set(next_customer.customers)}
+    codes: Counter[str] = Counter()
 
     def make_client(i: int) -> Any:
-        token = issue_customer_token(DOMAIN, customer_of(i), api_key=API_KEY, secret=SECRET,
-                                     ttl=3600)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
 
-        def request() -> bool:
+        def request() -> bool | None:
+            customer = next_customer()
+            headers = {"Authorization": f"Bearer {tokens[customer]}",
+                       "Content-Type": "application/json",
+                       "Idempotency-Key": uuid.uuid4().hex}
             try:
                 conn.request("POST", "/loyalty/cp/api/redeem-points", body, headers)
                 response = conn.getresponse()
-                response.read()
+                answer = response.read()
                 if response.getheader("Connection", "").lower() == "close":
                     conn.close()
-                return response.status == 200
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                codes[type(exc).__name__] += 1
                 return False
+            if response.status == 200:
+                codes["ok"] += 1
+                return True
+            try:
+                code = str(json.loads(answer).get("code"))
+            except ValueError:
+                code = f"http {response.status}"
+            codes[code] += 1
+            return None if code in accept else False
 
         return request
 
-    return run_clients(clients, seconds, make_client)
+    latencies, errors, took = run_clients(clients, seconds, make_client)
+    return latencies, errors, took, codes
 
 
-def bare_sql_load(rule_id: int, customer_of: Any, clients: int,
-                  seconds: float) -> tuple[list[float], int, float]:
+def bare_sql_load(rule_id: int, next_customer: Rotation, clients: int, seconds: float,
+                  opened: list[psycopg.Connection[Any]]) -> tuple[list[float], int, float]:
     """The statements of one redemption, straight from psycopg: the ceiling."""
     dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
 
     def make_client(i: int) -> Any:
         conn = psycopg.connect(dsn)
+        opened.append(conn)  # closed by the caller, after its CPU meter has read them
         shop_id = conn.execute("SELECT id FROM shops WHERE domain = %s",
                                (DOMAIN,)).fetchone()[0]  # type: ignore[index]
         conn.commit()
 
         def request() -> bool:
             try:
-                redeem_once(conn, shop_id, rule_id, customer_of(i))
+                redeem_once(conn, shop_id, rule_id, next_customer())
                 return True
             except psycopg.Error:
                 conn.rollback()
@@ -178,14 +240,29 @@ SPEND_OLDEST_FIRST = """
     WHERE point_batches.id = w.id AND w.running - w.had < %(points)s"""
 
 
+EVENT = ("INSERT INTO events (public_id, shop_id, customer_id, type, body, created_at) "
+         "VALUES (%s, %s, %s, %s, %s, now())")
+
+
 def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
                 shopify_customer_id: int) -> None:
+    """The redemption's minimal statements: the key's claim (its own transaction, as the
+    app's), then one transaction of the debit, its ledger row, batches, reward, two events,
+    outbox row and answer, and the outbox row marked sent after the commit."""
     with conn.transaction():
-        conn.execute("SELECT * FROM shops WHERE domain = %s", (DOMAIN,))
-        customer_id = conn.execute(
-            "SELECT id FROM customers WHERE shop_id = %s AND shopify_customer_id = %s",
-            (shop_id, shopify_customer_id)).fetchone()[0]  # type: ignore[index]
+        customer_id, key_id = conn.execute(
+            "INSERT INTO idempotency_keys (shop_id, customer_id, key, request_hash, "
+            "locked_at, created_at) SELECT s.id, c.id, %s, 'h', now(), now() FROM shops s "
+            "JOIN customers c ON c.shop_id = s.id WHERE s.domain = %s "
+            "AND c.shopify_customer_id = %s RETURNING customer_id, id",
+            (uuid.uuid4().hex, DOMAIN, shopify_customer_id)).fetchone()  # type: ignore[misc]
+    with conn.transaction():
         conn.execute("SELECT * FROM redeem_rules WHERE id = %s", (rule_id,))
+        after = conn.execute(
+            "UPDATE customers SET available_points = available_points - %s, "
+            "spent_points = spent_points + %s, last_activity_at = now() "
+            "WHERE id = %s AND available_points >= %s "
+            "RETURNING available_points", (COST, COST, customer_id, COST)).fetchone()[0]  # type: ignore[index]
         reward_id = conn.execute(
             "INSERT INTO rewards (shop_id, customer_id, redeem_rule_id, reward_type, points, "
             "discount_code, amount, status, fulfillment_status, attempts, created_at, "
@@ -193,11 +270,6 @@ def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
             "'PENDING', 0, now(), now()) RETURNING id",
             (shop_id, customer_id, rule_id, COST, "B-" + secrets.token_hex(6).upper()),
         ).fetchone()[0]  # type: ignore[index]
-        after = conn.execute(
-            "UPDATE customers SET available_points = available_points - %s, "
-            "spent_points = spent_points + %s, last_activity_at = now() "
-            "WHERE id = %s AND available_points >= %s "
-            "RETURNING available_points", (COST, COST, customer_id, COST)).fetchone()[0]  # type: ignore[index]
         ledger_id = conn.execute(
             "INSERT INTO point_transactions (shop_id, customer_id, kind, status, points, "
             "available_after, source_type, source_id, note, created_at) VALUES "
@@ -206,34 +278,79 @@ def redeem_once(conn: psycopg.Connection[Any], shop_id: int, rule_id: int,
         conn.execute(SPEND_OLDEST_FIRST, {"customer": customer_id, "points": COST})
         conn.execute("UPDATE rewards SET point_transaction_id = %s WHERE id = %s",
                      (ledger_id, reward_id))
+        body = json.dumps({"data": {"availablePoints": after, "rewardId": reward_id}})
+        conn.cursor().executemany(EVENT, [
+            ("evt_" + secrets.token_hex(16), shop_id, customer_id, "points.redeemed", body),
+            ("evt_" + secrets.token_hex(16), shop_id, customer_id, "reward.created", body)])
         outbox_id = conn.execute(
             "INSERT INTO outbox (shop_id, task_name, args, created_at, due_at) VALUES "
             "(%s, 'loyalty.fulfil_reward', %s, now(), now() + interval '5 seconds') "
             "RETURNING id",
             (shop_id, json.dumps([reward_id]))).fetchone()[0]  # type: ignore[index]
-        conn.execute("SELECT * FROM rewards WHERE customer_id = %s AND status = 'UNUSED' "
-                     "ORDER BY id DESC", (customer_id,)).fetchall()
-        conn.execute("SELECT * FROM rewards WHERE customer_id = %s AND status != 'UNUSED' "
-                     "ORDER BY id DESC LIMIT 20", (customer_id,)).fetchall()
-        conn.execute("SELECT * FROM vip_tiers WHERE shop_id = %s", (shop_id,)).fetchall()
+        rewards = conn.execute(
+            "SELECT * FROM rewards WHERE id IN ("
+            "(SELECT id FROM rewards WHERE customer_id = %(c)s AND status = 'UNUSED' "
+            "ORDER BY id DESC LIMIT 100) UNION ALL "
+            "(SELECT id FROM rewards WHERE customer_id = %(c)s AND status != 'UNUSED' "
+            "ORDER BY id DESC LIMIT 20)) ORDER BY id DESC", {"c": customer_id}).fetchall()
+        conn.execute("UPDATE idempotency_keys SET response_status = 200, response_body = %s, "
+                     "locked_at = NULL WHERE id = %s",
+                     (json.dumps({"rewards": [r[0] for r in rewards]}), key_id))
     conn.execute("UPDATE outbox SET sent_at = now() WHERE id = %s", (outbox_id,))
     conn.commit()
+
+
+def check_balances() -> str:
+    """Every customer's balance against the ledger and the batches; the hot customer's
+    rewards against what it spent."""
+    dsn = BENCH_DATABASE_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        off_ledger = conn.execute(
+            "SELECT count(*) FROM customers c WHERE available_points <> (SELECT "
+            "coalesce(sum(points), 0) FROM point_transactions p WHERE p.customer_id = c.id "
+            "AND p.status = 'APPROVED')").fetchone()[0]  # type: ignore[index]
+        off_batches = conn.execute(
+            "SELECT count(*) FROM customers c WHERE available_points <> (SELECT "
+            "coalesce(sum(remaining), 0) FROM point_batches b WHERE b.customer_id = c.id)"
+        ).fetchone()[0]  # type: ignore[index]
+        hot = conn.execute(
+            "SELECT c.available_points, (SELECT count(*) FROM rewards r "
+            "WHERE r.customer_id = c.id) FROM customers c WHERE shopify_customer_id = %s",
+            (HOT_CUSTOMER,)).fetchone()
+    assert hot is not None
+    return (f"balances: {off_ledger} customers off their ledger, {off_batches} off their "
+            f"batches; hot customer {hot[1]} rewards, {hot[0]} points left")
+
+
+def rate_line(codes: Counter[str], seconds: float) -> str:
+    return ", ".join(f"{code} {count} ({count / seconds:.0f}/s)"
+                     for code, count in codes.most_common())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--customers", type=int, default=3200)
+    parser.add_argument("--hot-redemptions", type=int, default=1500,
+                        help="the hot customer's points, in redemptions")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--worker-class", default=None)
+    parser.add_argument("--port", type=int, default=19010)
+    parser.add_argument("--only", choices=["app", "hot", "bare"], action="append")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the seeded database of an earlier run (comparing settings)")
     parser.add_argument("--pre-seeded", action="store_true",
                         help="keep the database (bench.scale_seed's) instead of a fresh one")
     args = parser.parse_args()
+    only = set(args.only or ["app", "hot", "bare"])
 
-    if not args.pre_seeded:
-        fresh_database()
-    rule_id = seed(args.clients)
+    rule_id = existing_rule() if args.reuse else None
+    if rule_id is None:
+        if not args.pre_seeded:
+            fresh_database()
+        rule_id = seed(args.customers, args.hot_redemptions * COST)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
     env = {
         "DATABASE_URL": BENCH_DATABASE_URL,
@@ -242,26 +359,59 @@ def main() -> None:
         "SHOPIFY_API_KEY": API_KEY,
         "SHOPIFY_API_SECRET": SECRET,
     }
+    everyone = Rotation(list(range(1, args.customers + 1)))
     stop = threading.Event()
     marker = threading.Thread(target=mark_used_forever, args=(stop, rule_id), daemon=True)
     marker.start()
-    results = {}
+    app_rate = bare_rate = 0.0
+    print(f"{args.workers} workers × {args.threads} threads "
+          f"({args.worker_class or 'gthread'}), {args.clients} clients; {load_average()}")
     try:
-        with gunicorn(args.port, env, args.workers, args.threads) as base:
-            own = http_load(base, rule_id, lambda i: i + 1, args.clients, args.seconds)
-            results["app"] = own
-            print(summary(f"app, {args.clients} clients, own customers", own[0], own[2], own[1]))
-            hot = http_load(base, rule_id, lambda i: 1, args.clients, args.seconds)
-            print(summary(f"app, {args.clients} clients, one customer", hot[0], hot[2], hot[1]))
-        bare = bare_sql_load(rule_id, lambda i: i + 1, args.clients, args.seconds)
-        print(summary(f"bare SQL, {args.clients} connections, own customers", *bare[::2],
-                      bare[1]))
+        with gunicorn(args.port, env, args.workers, args.threads, args.worker_class) as base:
+            meter = CpuMeter(lambda: children(base.process.pid), BENCH_DATABASE_URL)
+            if "app" in only:
+                meter.start()
+                own, errors, took, codes = http_load(base, rule_id, everyone, args.clients,
+                                                     args.seconds)
+                app_cpu = meter.stop()
+                app_rate = len(own) / took
+                print(summary(f"app, {args.clients} clients, next of {args.customers} "
+                              "customers", own, took, errors))
+                print("  answers: " + rate_line(codes, took))
+                print("  " + cpu_line("app", *app_cpu, len(own) + errors))
+                print(f"  {load_average()}")
+            if "hot" in only:
+                meter.start()
+                hot, errors, took, codes = http_load(
+                    base, rule_id, Rotation([HOT_CUSTOMER]), args.clients, args.seconds,
+                    accept=frozenset({"insufficient_points"}))
+                hot_cpu = meter.stop()
+                print(summary(f"app, {args.clients} clients, one customer", hot, took, errors))
+                print("  answers: " + rate_line(codes, took))
+                print("  " + cpu_line("hot", *hot_cpu, sum(codes.values())))
+                print(f"  {load_average()}")
+        if "bare" in only:
+            bare_meter = CpuMeter(lambda: [os.getpid()], BENCH_DATABASE_URL)
+            opened: list[psycopg.Connection[Any]] = []
+            # The bare connections' backends start after this: their whole CPU is the run's.
+            bare_meter.start()
+            bare = bare_sql_load(rule_id, everyone, args.clients, args.seconds, opened)
+            bare_cpu = bare_meter.stop()
+            for conn in opened:
+                conn.close()
+            bare_rate = len(bare[0]) / bare[2]
+            print(summary(f"bare SQL, {args.clients} connections, next of {args.customers} "
+                          "customers", bare[0], bare[2], bare[1]))
+            print("  " + cpu_line("bare (client is the psycopg process)", *bare_cpu,
+                                  len(bare[0])))
+            print(f"  {load_average()}")
     finally:
         stop.set()
         redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
-    app_rate = len(own[0]) / own[2]
-    bare_rate = len(bare[0]) / bare[2]
-    print(f"app / bare SQL = {app_rate / bare_rate:.2f} ({app_rate:.0f}/s of {bare_rate:.0f}/s)")
+    print(check_balances())
+    if app_rate and bare_rate:
+        print(f"app / bare SQL = {app_rate / bare_rate:.2f} "
+              f"({app_rate:.0f}/s of {bare_rate:.0f}/s)")
 
 
 if __name__ == "__main__":

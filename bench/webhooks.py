@@ -5,7 +5,12 @@ request), sends a bounded number of deliveries from N sender threads, and report
 acknowledgements per second, the acknowledgement latency (p50, p99), and the worker's
 processing rate (orders/s). Every process it starts, it stops.
 
-    PYTHONPATH=. python bench/webhooks.py [--database-url URL] [--deliveries 4000]
+    PYTHONPATH=. python bench/webhooks.py [--deliveries 4000] [--port 19020]
+        [--gunicorn-workers 4] [--gunicorn-threads 8] [--celery-concurrency 4]
+
+Besides the rates: CPU time per acknowledgement of gunicorn's workers and of PostgreSQL's
+backends, and per order of the Celery worker's processes (from /proc), with the load average,
+and every customer's balance checked against the ledger afterwards.
 
 The database is migrated and its loyalty tables are emptied first: never point it at data
 you want to keep.
@@ -30,6 +35,13 @@ import requests
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from bench.common import (
+    BENCH_DATABASE_URL,
+    BENCH_REDIS_URL,
+    CpuMeter,
+    children,
+    load_average,
+)
 from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.shopify.webhook_hmac import sign_webhook
 
@@ -41,7 +53,7 @@ FIRST_ORDER_ID = 820982911946154508
 FIRST_CUSTOMER_ID = 115310627314723954
 CUSTOMERS = 500
 # Limits on every wait, so a broken run ends instead of hanging.
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 120  # a loaded machine starts gunicorn's and Celery's workers slowly
 PROCESSING_SECONDS = 600
 REQUEST_TIMEOUT_SECONDS = 10
 
@@ -63,20 +75,30 @@ def prepare_database(url: str) -> None:
     engine.dispose()
 
 
+# Shopify's own sample order (tests/data, ~13 KB with its two lines, addresses, tax lines
+# and client details), made paid and given each delivery's ids: real deliveries' size.
+SAMPLE_ORDER = json.loads((ROOT / "tests" / "data" / "orders_create_sample.json").read_text())
+
+
 def order_body(n: int) -> bytes:
     customer_id = FIRST_CUSTOMER_ID + n % CUSTOMERS
     subtotal = f"{20 + n % 180}.{n % 100:02d}"
-    return json.dumps({
-        "id": FIRST_ORDER_ID + n, "name": f"#{1000 + n}", "financial_status": "paid",
-        "created_at": "2026-11-22T10:00:00-05:00", "cancelled_at": None,
-        "currency": "USD", "taxes_included": False, "discount_codes": [],
-        "subtotal_price": subtotal,
-        "subtotal_price_set": {"shop_money": {"amount": subtotal, "currency_code": "USD"}},
-        "total_tax": "0.00", "shipping_lines": [],
-        "customer": {"id": customer_id, "email": f"c{customer_id}@example.com",
-                     "first_name": "Bench", "last_name": str(n % CUSTOMERS), "tags": ""},
-        "line_items": [{"id": n + 1, "price": subtotal, "quantity": 1}],
-    }).encode()
+    order = dict(SAMPLE_ORDER)
+    customer = dict(order.get("customer") or {})
+    customer.update({"id": customer_id, "email": f"c{customer_id}@example.com",
+                     "first_name": "Bench", "last_name": str(n % CUSTOMERS), "tags": ""})
+    order.update({
+        "id": FIRST_ORDER_ID + n, "name": f"#{1000 + n}", "order_number": 1000 + n,
+        "financial_status": "paid", "cancelled_at": None, "cancel_reason": None,
+        "created_at": "2026-11-22T10:00:00-05:00", "currency": "USD",
+        "taxes_included": False, "discount_codes": [], "refunds": [],
+        "subtotal_price": subtotal, "current_subtotal_price": subtotal,
+        "subtotal_price_set": {"shop_money": {"amount": subtotal, "currency_code": "USD"},
+                               "presentment_money": {"amount": subtotal,
+                                                     "currency_code": "USD"}},
+        "total_tax": "0.00", "email": customer["email"], "customer": customer,
+    })
+    return json.dumps(order).encode()
 
 
 def send(url: str, numbers: range, latencies: list[float], failures: list[str]) -> None:
@@ -140,10 +162,9 @@ def wait_processed(url: str, expected: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url",
-                        default="postgresql+psycopg://postgres@127.0.0.1:5432/bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url", default=BENCH_DATABASE_URL)
+    parser.add_argument("--redis-url", default=BENCH_REDIS_URL)
+    parser.add_argument("--port", type=int, default=19020)
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--deliveries", type=int, default=4000)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
@@ -167,8 +188,14 @@ def main() -> None:
                           "-c", str(args.celery_concurrency), "--loglevel", "warning"],
                          cwd=ROOT, env=env),
     ]
+    web_meter = CpuMeter(lambda: children(processes[0].pid), args.database_url)
+    worker_meter = CpuMeter(lambda: [processes[1].pid, *children(processes[1].pid)],
+                            args.database_url)
     try:
         wait_healthy(base)
+        print(f"before: {load_average()}, body {len(order_body(0))} bytes")
+        web_meter.start()
+        worker_meter.start()
         latencies: list[float] = []
         failures: list[str] = []
         per_sender = args.deliveries // args.senders
@@ -182,6 +209,10 @@ def main() -> None:
             thread.join()
         elapsed = time.perf_counter() - started
         sent = per_sender * args.senders
+        # The web side's CPU, app and PostgreSQL, over the sending (the worker runs meanwhile:
+        # its backends count with the worker's below, not here).
+        web_app_cpu, _ = web_meter.stop()
+        load_after_sending = load_average()
         quantiles = statistics.quantiles(latencies, n=100)
         report = {
             "deliveries": sent, "senders": args.senders, "non_200": len(failures),
@@ -190,12 +221,25 @@ def main() -> None:
             "ack_p99_ms": round(quantiles[98] * 1000, 1),
             **wait_processed(args.database_url, sent - len(failures)),
         }
+        worker_cpu, database_cpu = worker_meter.stop()
+        report.update({
+            "web_cpu_ms_per_ack": round(web_app_cpu / sent * 1000, 2),
+            "worker_cpu_ms_per_order": round(worker_cpu / max(1, report["processed"]) * 1000,
+                                             2),
+            "postgres_cpu_ms_per_order_all_backends": round(
+                database_cpu / max(1, report["processed"]) * 1000, 2),
+            "load_after_sending": load_after_sending, "load_at_end": load_average(),
+        })
         print(json.dumps(report, indent=2))
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     celery_app = celery_init_app(app, settings)
     celery_app.loader.import_default_modules()
-    dispatcher = OutboxDispatcher(celery_app, db, timedelta(seconds=settings.task_lease_seconds))
-    db.dispatcher = dispatcher
+    lease = timedelta(seconds=settings.task_lease_seconds)
+    dispatcher = OutboxDispatcher(celery_app, db, lease)
+    db.dispatch_after_commit(dispatcher, lease)
     app.extensions["loyalty_dispatcher"] = dispatcher
 
     from shopify_loyalty.api import (

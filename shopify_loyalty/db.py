@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
@@ -67,17 +67,25 @@ class Base(DeclarativeBase):
 
 @dataclass(frozen=True)
 class QueuedTask:
-    """An outbox row as the dispatcher needs it once its transaction has committed."""
+    """An outbox row as the dispatcher needs it once its transaction has committed.
+
+    ``leased``: the row was written already marked sent, with the lease as its deadline
+    (services.outbox.enqueue), so a send that works needs no further statement.
+    """
 
     outbox_id: int
     task_name: str
     args: list[Any]
     # The shop the task works for: the dispatcher routes Shopify work to the shop's lane.
     shop_id: int | None = None
+    leased: bool = False
 
 
 Dispatcher = Callable[[list[QueuedTask]], None]
 _QUEUED = "queued_tasks"
+# Session.info key: how long a task handed to the broker after the commit has to run
+# (the dispatcher's lease); set when a dispatcher sends after every commit.
+SEND_LEASE = "send_lease"
 
 
 def make_engine(url: str) -> Engine:
@@ -103,6 +111,13 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.dispatcher: Dispatcher | None = None
+        self.send_lease: timedelta | None = None
+
+    def dispatch_after_commit(self, dispatcher: Dispatcher, lease: timedelta) -> None:
+        """Hand every committed transaction's tasks to ``dispatcher``, which gives each
+        ``lease`` to run: the rows are written with that deadline (services.outbox)."""
+        self.dispatcher = dispatcher
+        self.send_lease = lease
 
     @property
     def is_postgres(self) -> bool:
@@ -116,6 +131,9 @@ class Database:
         the commit, never before it and never after a rollback.
         """
         session = self.sessions()
+        if self.dispatcher is not None and self.send_lease is not None:
+            # This block's tasks are sent right after its commit (services.outbox.enqueue).
+            session.info[SEND_LEASE] = self.send_lease
         try:
             yield session
             session.commit()

@@ -36,17 +36,27 @@ class OutboxDispatcher:
         self.lease = lease
 
     def __call__(self, queued: list[QueuedTask]) -> None:
-        sent = [task.outbox_id for task in queued
-                if self.send(task.task_name, task.args, task.outbox_id, task.shop_id)]
-        if not sent:
-            return
+        sent: list[int] = []
+        unsent: list[int] = []
+        for task in queued:
+            if self.send(task.task_name, task.args, task.outbox_id, task.shop_id):
+                if not task.leased:
+                    sent.append(task.outbox_id)
+            elif task.leased:
+                unsent.append(task.outbox_id)
         try:
-            # One round trip, no unit of work: this runs after every redemption.
-            self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(), self._lease()))
+            # Rows written leased (services.outbox.enqueue) need a statement only when their
+            # send failed: the common case after a redemption or a webhook costs none.
+            if sent:
+                self.db.execute_now(outbox.mark_sent_statement(sent, utcnow(),
+                                                                 self._lease()))
+            if unsent:
+                self.db.execute_now(outbox.unsent_statement(unsent, utcnow()))
         except Exception:
-            # The tasks went out; their rows stay due soon, so the relay may send them again
-            # (tasks are idempotent, and a completed row is not run twice).
-            log.exception("could not mark outbox rows %s sent", sent)
+            # Sent rows stay due soon, so the relay may send them again (tasks are
+            # idempotent, and a completed row is not run twice); unsent ones are sent by the
+            # relay when their lease is over.
+            log.exception("could not mark outbox rows %s sent, %s unsent", sent, unsent)
 
     def _lease(self) -> timedelta | None:
         # In-process, a task has run by the time it is marked sent: its row's deadline is
@@ -60,9 +70,12 @@ class OutboxDispatcher:
             if self.celery.conf.task_always_eager:
                 self.celery.tasks[task_name].apply_async(args=list(args), kwargs=kwargs)
             else:
+                # The reprs given: Celery's own (saferepr, for its logs) cost a tenth of
+                # the publish, and these arguments are a few ids.
                 queue = queue_for(self.celery.conf.task_default_queue, task_name, shop_id)
                 self.celery.send_task(task_name, args=list(args), kwargs=kwargs, retry=False,
-                                      queue=queue)
+                                      queue=queue, argsrepr=repr(list(args)),
+                                      kwargsrepr=repr(kwargs))
             return True
         except Exception:
             log.warning("could not send %s%s; the outbox relay will", task_name, list(args),

@@ -27,6 +27,7 @@ from kombu.entity import Exchange, Queue
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs.lanes import worker_queues
+from shopify_loyalty.jobs.redis_broker import TRANSPORT as REDIS_TRANSPORT
 from shopify_loyalty.services import outbox
 from shopify_loyalty.telemetry import metrics
 from shopify_loyalty.telemetry.context import request_id
@@ -58,8 +59,12 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
                 return run_unit_of_work(self, db, int(outbox_id), lease, args, kwargs)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
+    broker = settings.broker_url or "memory://localhost/"
     celery_app.conf.update(
-        broker_url=settings.broker_url or "memory://localhost/",
+        # Redis through our channel that keeps its client (jobs.redis_broker); any other
+        # broker (RabbitMQ's amqp://, memory://) through the transport of its URL.
+        broker_transport=REDIS_TRANSPORT if broker.startswith("redis://") else None,
+        broker_url=broker,
         result_backend=None,
         task_ignore_result=True,
         task_always_eager=settings.tasks_eager,

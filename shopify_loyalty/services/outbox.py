@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Update, insert, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import QueuedTask, queue_after_commit, utcnow
+from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, utcnow
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry.context import request_id
 
@@ -63,16 +63,24 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     """Write the task to the outbox (its id is returned).
 
     Without ``due_at`` it is sent right after the commit; with one, the relay sends it then.
+    When the session's dispatcher sends after every commit (``SEND_LEASE`` in its info), the
+    row is written as sent already, due at the end of the lease: the send that follows the
+    commit then costs no statement of its own (a failed send makes the row due at once, see
+    jobs.dispatch). A process that dies between the commit and the send leaves a row the
+    relay sends when its lease is over, as it does for any task lost after its send.
     """
     now = utcnow()
+    lease: timedelta | None = session.info.get(SEND_LEASE) if due_at is None else None
     outbox_id: int = session.execute(
         insert(OutboxMessage)
         .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=now,
-                due_at=due_at or now + SEND_GRACE, request_id=request_id.get())
+                due_at=due_at or now + (lease or SEND_GRACE), request_id=request_id.get(),
+                sent_at=now if lease is not None else None)
         .returning(OutboxMessage.id)
     ).scalar_one()
     if due_at is None:
-        queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id))
+        queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id,
+                                               leased=lease is not None))
     return outbox_id
 
 
@@ -114,6 +122,16 @@ def take_due(session: Session, now: datetime, limit: int, lease: timedelta) -> l
     if due:
         session.execute(postpone_statement([d.id for d in due], now + lease))
     return due
+
+
+def unsent_statement(outbox_ids: Sequence[int], now: datetime) -> Update:
+    """A send after the commit failed: the rows are not sent, and due for the relay now."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.completed_at.is_(None))
+        .values(sent_at=None, due_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def start_statement(outbox_id: int, now: datetime, lease: timedelta) -> Update:

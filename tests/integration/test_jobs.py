@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.config import DEFAULT_TASK_LEASE_SECONDS
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
@@ -117,10 +118,10 @@ def test_two_relays_at_once_send_each_overdue_row_once(
         shop = factories.shop(session)
         for n in range(1200):  # more than two relay batches
             outbox.enqueue(session, shop.id, "loyalty.noop", n)
-        session.info.clear()  # lost at commit: left to the relays
+        session.info.clear()  # lost at commit: left to the relays once the lease is over
     celery: Celery = app.extensions["celery"]
     sent: list[int] = []
-    later = utcnow() + timedelta(seconds=10)
+    later = utcnow() + timedelta(seconds=DEFAULT_TASK_LEASE_SECONDS + 10)
     first, second = Recording(celery, committed_db, sent), Recording(celery, committed_db, sent)
     for _ in range(3):
         together(lambda: first.relay(later), lambda: second.relay(later))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from celery import Celery
 from flask import Flask
 from flask.testing import FlaskClient
 from kombu.exceptions import OperationalError
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Database, utcnow
@@ -157,8 +158,8 @@ def test_concurrent_relays_take_different_outbox_rows(committed_db: Database) ->
         shop = factories.shop(session)
         for reward_id in (1, 2):
             outbox.enqueue(session, shop.id, "loyalty.noop", reward_id)
-        session.info.clear()  # not dispatched: the relay's job here
-    later = utcnow() + timedelta(minutes=1)
+        session.info.clear()  # not dispatched: the relay's job here, once the lease is over
+    later = utcnow() + LEASE + timedelta(seconds=10)
     with committed_db.unit_of_work() as first, committed_db.unit_of_work() as second:
         taken = outbox.take_due(first, later, 1, LEASE)
         other = outbox.take_due(second, later, 10, LEASE)
@@ -169,3 +170,52 @@ def test_concurrent_relays_take_different_outbox_rows(committed_db: Database) ->
     with committed_db.unit_of_work() as session:
         assert outbox.take_due(session, later, 10, LEASE) == []
         assert len(outbox.take_due(session, later + LEASE, 10, LEASE)) == 2
+
+
+def test_a_send_after_the_commit_costs_no_statement_of_its_own(
+    committed_db: Database, celery_app: Celery,
+) -> None:
+    statements: list[str] = []
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    celery_app.conf.task_always_eager = False
+    celery_app.send_task = lambda name, **_: sent.append(name)  # type: ignore[method-assign]
+    event.listen(committed_db.engine, "before_cursor_execute", record)
+    try:
+        with committed_db.unit_of_work() as session:
+            shop = factories.shop(session)
+            outbox.enqueue(session, shop.id, "loyalty.noop", 1)
+            statements.clear()
+        assert sent == ["loyalty.noop"]
+        assert statements == []  # the commit, and no UPDATE outbox after it
+    finally:
+        event.remove(committed_db.engine, "before_cursor_execute", record)
+        del celery_app.send_task
+        celery_app.conf.task_always_eager = True
+    with committed_db.unit_of_work() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        # Written sent, with the lease to run: the relay leaves it alone until then.
+        assert row.sent_at is not None
+        assert row.due_at - row.created_at == LEASE
+        assert outbox.take_due(session, utcnow() + LEASE - timedelta(seconds=5), 10, LEASE) == []
+
+
+class Recording(OutboxDispatcher):
+    def send(self, task_name: str, args: Sequence[Any], outbox_id: int,
+             shop_id: int | None = None) -> bool:
+        return True
+
+
+def test_a_task_lost_between_its_commit_and_its_send_is_sent_once_its_lease_is_over(
+    committed_db: Database, celery_app: Celery,
+) -> None:
+    relay = Recording(celery_app, committed_db, LEASE)
+    with committed_db.unit_of_work() as session:
+        shop = factories.shop(session)
+        outbox.enqueue(session, shop.id, "loyalty.noop", 1)
+        session.info.pop("queued_tasks")  # the process died right after the commit
+    assert relay.relay(utcnow() + LEASE - timedelta(seconds=5)).sent == 0
+    assert relay.relay(utcnow() + LEASE + timedelta(seconds=1)).sent == 1

@@ -11,9 +11,18 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12
 
 
+_CODES = len(CODE_ALPHABET) ** CODE_LENGTH
+
+
 def generate_code(prefix: str) -> str:
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{prefix}{body}".upper()
+    # One uniform draw below 31**12 written in base 31: the same distribution as twelve
+    # secrets.choice calls, at a twelfth of their cost (this runs on every redemption).
+    number = secrets.randbelow(_CODES)
+    symbols = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, len(CODE_ALPHABET))
+        symbols.append(CODE_ALPHABET[digit])
+    return f"{prefix}{''.join(symbols)}".upper()
 
 
 def normalise_code(code: str) -> str:

@@ -185,6 +185,8 @@ def redeem_points(
     reward.point_transaction_id = row.id
     if is_credit and amount is not None:
         customer.store_credit_balance = Customer.store_credit_balance + amount
-    outbox.enqueue(session, shop.id, outbox.FULFIL_REWARD, reward.id)
+    # The event before the outbox row: the INSERT of the outbox row flushes both events
+    # (the points' and the reward's) in one statement.
     catalog.emit_reward(session, customer, catalog.REWARD_CREATED, reward)
+    outbox.enqueue(session, shop.id, outbox.FULFIL_REWARD, reward.id)
     return reward
