@@ -2,7 +2,7 @@
 // all of them or one endpoint's, "failed only" (waiting for a retry, or FAILED), each with
 // a Replay button (POST …/replay: sent at once, the same webhook-id) that says how it went.
 
-import {formatDate, formatNumber, h, uid} from '../dom.js';
+import {formatNumber, h, uid} from '../dom.js';
 import {banner, button, card, pagination, statusBadge, table, toast} from '../ui.js';
 
 export const SIZE = 20;
@@ -23,11 +23,24 @@ function hrefOf({endpointId, failed, page = 0}) {
   return search ? `/app/events?${search}` : '/app/events';
 }
 
-/** PENDING after an attempt is a retry waiting for its time. */
+// Times of this day or week: no year, to keep the table narrow.
+const short = new Intl.DateTimeFormat(undefined, {month: 'short', day: 'numeric',
+  hour: 'numeric', minute: '2-digit'});
+
+function when(iso) {
+  return iso ? short.format(new Date(iso)) : '—';
+}
+
+/** The badge, and when it was delivered or is tried next. PENDING after an attempt is a
+ * retry waiting for its time. */
 function statusOf(d) {
-  if (d.status === 'PENDING' && d.attempts > 0) return statusBadge('FAILED', 'Retrying');
+  const retrying = d.status === 'PENDING' && d.attempts > 0;
   const words = {PENDING: 'Pending', DELIVERED: 'Delivered', FAILED: 'Failed'};
-  return statusBadge(d.status, words[d.status] || d.status);
+  const note = d.deliveredAt ? when(d.deliveredAt)
+    : d.status === 'PENDING' && d.nextAttemptAt ? `Next try ${when(d.nextAttemptAt)}` : null;
+  return h('div', {}, retrying ? statusBadge('FAILED', 'Retrying')
+    : statusBadge(d.status, words[d.status] || d.status),
+  note ? h('div', {class: 'text-secondary'}, note) : null);
 }
 
 function lastResult(d) {
@@ -38,14 +51,11 @@ function lastResult(d) {
     code && error ? h('div', {class: 'text-secondary'}, error) : null);
 }
 
-function times(d) {
-  const next = d.status === 'PENDING' && d.nextAttemptAt
-    ? `Next try ${formatDate(d.nextAttemptAt, {time: true})}` : null;
-  const done = d.deliveredAt ? `Delivered ${formatDate(d.deliveredAt, {time: true})}` : null;
-  return h('div', {}, `Created ${formatDate(d.createdAt, {time: true})}`,
-    d.lastAttemptAt ? h('div', {class: 'text-secondary'},
-      `Last try ${formatDate(d.lastAttemptAt, {time: true})}`) : null,
-    done || next ? h('div', {class: 'text-secondary'}, done || next) : null);
+function eventOf(d, url) {
+  return h('div', {}, d.eventType,
+    h('div', {class: 'text-secondary mono'}, d.eventId),
+    h('div', {class: 'text-secondary'}, 'To ', h('span', {class: 'mono'}, url),
+      ` · ${when(d.createdAt)}`));
 }
 
 /** What a replay came to, in words. */
@@ -94,14 +104,12 @@ export async function deliveriesCard(api, current, endpoints, {navigate, refresh
       hrefFor: (n) => hrefOf({...current, page: n})})},
   h('div', {'data-replay-result': true}),
   table({caption: 'Recent deliveries', rows, empty, columns: [
-    {label: 'Event', render: (d) => h('div', {}, d.eventType,
-      h('div', {class: 'text-secondary mono'}, d.eventId))},
-    {label: 'Endpoint', wrap: true, render: (d) => h('span', {class: 'mono'},
-      urls.get(d.endpointId) || `Endpoint ${d.endpointId}`)},
+    {label: 'Event', wrap: true, render: (d) => eventOf(d,
+      urls.get(d.endpointId) || `endpoint ${d.endpointId}`)},
     {label: 'Status', render: statusOf},
     {label: 'Attempts', numeric: true, render: (d) => formatNumber(d.attempts)},
     {label: 'Last answer', render: lastResult},
-    {label: 'Times', render: times},
+    {label: 'Last try', render: (d) => when(d.lastAttemptAt)},
     {label: 'Actions', render: (d) => button('Replay', {ariaLabel: `Replay delivery ${d.id}`,
       onClick: () => replay(d)})},
   ]}));

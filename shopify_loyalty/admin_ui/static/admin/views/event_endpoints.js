@@ -36,7 +36,7 @@ function addCard(api, types, refresh) {
       {name: 'url', type: 'text', label: 'Endpoint URL', wide: true,
         placeholder: 'https://hooks.example.com/loyalty',
         help: 'https, on a public address. Each event is POSTed to it.'},
-      {name: 'eventTypes', type: 'checkboxes', label: 'Events', wide: true,
+      {name: 'eventTypes', type: 'checkboxes', label: 'Events', wide: true, columns: true,
         options: types.map((type) => [type, type]),
         help: 'None ticked: every event, including those added later.'},
     ],
