@@ -139,6 +139,10 @@ def test_deliveries_are_listed_filtered_and_replayed(
         endpoints_card = main.get_by_role("region", name="Endpoints")
         expect(endpoints_card.get_by_role("row", name=flaky.url)).to_contain_text("All events")
         expect(endpoints_card).not_to_contain_text("/theirs")  # another shop's
+        failing_since = endpoints_card.get_by_role("row", name=flaky.url).locator("td").nth(3)
+        expect(failing_since).to_contain_text(re.compile(r"\d{4}, \d+:\d\d"))
+        expect(endpoints_card.get_by_role("row", name=steady.url).locator("td").nth(3))\
+            .to_have_text("—")
         recent = main.get_by_role("region", name="Recent deliveries")
         rows = recent.locator("tbody tr")
         expect(rows).to_have_count(2)
@@ -173,6 +177,7 @@ def test_deliveries_are_listed_filtered_and_replayed(
         expect(rows.first).to_contain_text("Delivered")
         expect(rows.first.locator("td").nth(2)).to_have_text("2")  # attempts
         shoot(page, "event-delivery-replayed")
+        expect(failing_since).to_have_text("—")  # a success ends the failing streak
         assert len(flaky.received) == 2
         assert flaky.received[0].headers["webhook-id"] == flaky.received[1].headers["webhook-id"]
         with committed_db.unit_of_work() as session:
