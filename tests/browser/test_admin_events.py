@@ -85,6 +85,10 @@ def test_an_endpoint_is_added_disabled_enabled_and_deleted(
     expect(shown.get_by_role("button", name="Copy secret")).to_be_visible()
     secret = shown.locator(".mono").inner_text()
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/=]{32}", secret), secret
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    shown.get_by_role("button", name="Copy secret").click()
+    expect(page.locator(".toasts")).to_contain_text("Secret copied")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     row = main.get_by_role("region", name="Endpoints").get_by_role("row", name=receiver.url)
     expect(row).to_contain_text("points.adjusted, tier.changed")
     expect(row).to_contain_text("Enabled")
