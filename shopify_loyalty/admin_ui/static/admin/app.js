@@ -1,8 +1,6 @@
 // The admin's entry point: which mode the page is in, the API client, the routes.
 //
 // A new page is a view module and one route() line here (and a link in app.html's menus).
-// Next: the event endpoints page (views/event_endpoints.js, route '/events', after
-// "Referrals" in both menus) once the events API is merged.
 
 import {createApi} from './api.js';
 import {h} from './dom.js';
@@ -13,6 +11,7 @@ import * as customer from './views/customer.js';
 import * as customers from './views/customers.js';
 import * as dashboard from './views/dashboard.js';
 import * as data from './views/data.js';
+import * as eventEndpoints from './views/event_endpoints.js';
 import * as program from './views/program.js';
 import * as referrals from './views/referrals.js';
 import * as rewards from './views/rewards.js';
@@ -38,6 +37,7 @@ route('/customers', customers.view);
 route('/customers/:id', customer.view);
 route('/rewards', rewards.view);
 route('/referrals', referrals.view);
+route('/events', eventEndpoints.view);
 route('/api-keys', apiKeys.view);
 route('/data', data.view);
 

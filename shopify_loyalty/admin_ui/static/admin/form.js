@@ -6,7 +6,8 @@
 // of one group in a row are a fieldset named by it)}. Types:
 // text, textarea, integer, money (a decimal string), ids and days (lists of whole numbers),
 // tags (a list of words), select (``numeric``: its values are ids), checkbox, checkboxes
-// (a list of the values ticked), date (YYYY-MM-DD, or null).
+// (a list of the values ticked; ``columns``: a long list set in columns), date (YYYY-MM-DD,
+// or null).
 
 import {ApiError} from './api.js';
 import {h, uid} from './dom.js';
@@ -85,7 +86,8 @@ function renderField(field, value) {
     inputs = field.options.map(([optionValue]) => h('input', {type: 'checkbox', value: optionValue,
       id: `${id}-${optionValue}`, name: field.name, checked: chosen.has(optionValue)}));
     read = () => inputs.filter((input) => input.checked).map((input) => input.value);
-    body = h('fieldset', {'aria-describedby': describedBy}, h('legend', {}, field.label),
+    body = h('fieldset', {'aria-describedby': describedBy,
+      class: field.columns ? 'fieldset--columns' : null}, h('legend', {}, field.label),
       field.options.map(([, label], i) => h('label', {class: 'check', for: inputs[i].id},
         inputs[i], label)));
   } else {

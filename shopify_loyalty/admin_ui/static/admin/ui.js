@@ -49,7 +49,7 @@ const TONES = {
   ACTIVE: 'success', DONE: 'success', USED: 'info', APPROVED: 'success', UNUSED: 'attention',
   PENDING: 'warning', INACTIVE: undefined, EXCLUDED: 'critical', EXCLUDED_BY_CUSTOMER: 'critical',
   REFUNDED: undefined, EXPIRED: undefined, FAILED: 'critical', REJECTED: 'critical',
-  CLAIMED: 'attention', COMPLETED: 'success',
+  CLAIMED: 'attention', COMPLETED: 'success', DELIVERED: 'success', DISABLED: undefined,
 };
 
 export function badge(text, tone) {
