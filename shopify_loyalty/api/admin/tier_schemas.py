@@ -16,7 +16,9 @@ def _decimal(low: Decimal, high: Decimal, **kwargs: Any) -> fields.Decimal:
     # The bounds go into the spec as numbers (metadata): apispec prints the Range of a
     # Decimal field through the field, as strings, which is no OpenAPI minimum.
     metadata = {"minimum": int(low), "maximum": int(high), **kwargs.pop("metadata", {})}
-    return fields.Decimal(allow_nan=False, validate=validate.Range(min=low, max=high),
+    # Worded as the service words it, so the admin form reads the same whichever refuses.
+    return fields.Decimal(allow_nan=False,
+                          validate=validate.Range(min=low, max=high, error="From {min} to {max}."),
                           metadata=metadata, **kwargs)
 
 
