@@ -194,6 +194,14 @@ class Stack:
                                      "--without-mingle", "--without-heartbeat",
                                      "--loglevel", "INFO"],
                       lambda m: _log_says(m.log, " ready.", _offset(m)), f"worker{n}")
+        # Deliveries to the merchant's endpoints have their own queue and worker, as in
+        # production (README, Events out): threads, since they wait on other servers.
+        self._add("events-worker", [python, "-m", "celery", "-A", "workers.celery_app",
+                                    "worker", "--queues", "events", "--pool", "threads",
+                                    "--concurrency", "8", "-n", "chaosevents@%h",
+                                    "--without-gossip", "--without-mingle",
+                                    "--without-heartbeat", "--loglevel", "INFO"],
+                  lambda m: _log_says(m.log, " ready.", _offset(m)), "events-worker")
         self._add("beat", [python, "-m", "celery", "-A", "workers.celery_app", "beat",
                            "-s", str(self.run_dir / "beat-schedule"), "--loglevel", "INFO"],
                   lambda m: _log_says(m.log, "beat: Starting", _offset(m)), "beat")
@@ -228,7 +236,7 @@ class Stack:
         stop = threading.Event()
         supervisor = threading.Thread(target=self.supervise, args=(stop,), daemon=True)
         try:
-            for name in ("redis", "gunicorn", "worker1", "worker2", "beat"):
+            for name in ("redis", "gunicorn", "worker1", "worker2", "events-worker", "beat"):
                 self.processes[name].start()
             supervisor.start()
             yield self
@@ -236,7 +244,7 @@ class Stack:
             stop.set()
             if supervisor.is_alive():
                 supervisor.join()
-            for name in ("beat", "worker1", "worker2", "gunicorn", "redis"):
+            for name in ("beat", "worker1", "worker2", "events-worker", "gunicorn", "redis"):
                 if name in self.processes:
                     self.processes[name].stop()
             self.standin.faults = Faults()

@@ -25,12 +25,13 @@ def test_a_small_chaos_run_ends_with_no_violation(tmp_path: Path) -> None:
     # In a process of its own (its app and Celery settings must not become the suite's), on
     # its own database beside the suite's (dropped and migrated by the run).
     out = tmp_path / "chaos.json"
-    subprocess.run(
+    ran = subprocess.run(
         [sys.executable, "-m", "bench.chaos", "--operations", "300", "--minutes", "0.75",
          "--customers", "6", "--cycles", "1", "--port-base", "0", "--lease-seconds", "8",
          "--drain-seconds", "300", "--report", str(out)],
         cwd=ROOT, env={**os.environ, "BENCH_DATABASE_URL": f"{DATABASE_URL}_chaos"},
-        capture_output=True, timeout=1500, check=False)
+        capture_output=True, text=True, timeout=1500, check=False)
+    assert out.exists(), ran.stderr[-3000:]
     report = json.loads(out.read_text())
 
     summary = json.dumps({k: report[k] for k in ("violationCounts", "violations", "faults",
@@ -48,3 +49,5 @@ def test_a_small_chaos_run_ends_with_no_violation(tmp_path: Path) -> None:
     assert faults.get("kill-worker", 0) + faults.get("kill-worker-mid-task", 0) == 1
     assert sum(v for k, v in faults.items() if k.startswith("shopify:")) > 0, summary
     assert report["rewards"], "no reward was redeemed"
+    # Events went to an endpoint failing half the time: each delivered or visibly waiting.
+    assert report["events"] == "checked"
