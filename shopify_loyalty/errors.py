@@ -11,7 +11,7 @@ import logging
 from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,18 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database refused a value: %s", exc.orig)
         return error_response(422, ValidationError.code,
                               "A value is out of range or of the wrong kind.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: OperationalError | InterfaceError) -> Response:
+        # The connection was lost (a restart, a failover, a terminated backend) or the
+        # database refused for now (too many clients, a serialization failure): the
+        # transaction is rolled back, nothing happened, and the same request may be sent again.
+        log.warning("database unavailable: %s", exc.orig)
+        response = error_response(503, "database_unavailable",
+                                  "The database is unavailable for a moment; try again.")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
