@@ -3,8 +3,18 @@
 A real worker (one pool process, so the order it works in is the order it takes tasks), real
 brokers (Redis and RabbitMQ), the Admin API stand-in. One shop's 12 rewards are queued before
 another shop's 2, all before the worker starts: in one FIFO queue the second shop's codes would
-be the 13th and 14th made; in its own lane they come within the first few (the worker takes
-from its queues in turn), whatever the machine's load.
+be the 25th and 26th made; in its own lane they come within the first few, whatever the
+machine's load.
+
+How soon depends on the broker. Kombu's Redis transport takes from its queues strictly in turn
+([busy, other, busy, other, …]). RabbitMQ does not: when the worker's one prefetch slot frees
+(Celery asks RabbitMQ for a channel-wide prefetch), every queue with work waiting is told and
+the first to deliver wins, and RabbitMQ shuffles the order it tells them in so that each has
+an equal chance (``rabbit_limiter:notify_queues``). Each slot is then a coin toss between the
+two shops: the other shop is served on about every second code, but five of the busy shop's
+codes before its first happen one run in 32. So on RabbitMQ the test asserts what the toss
+makes certain (both of the other shop's codes within the first 20: a miss is about one run in
+50,000) and on Redis the strict turn.
 """
 
 from __future__ import annotations
@@ -38,7 +48,9 @@ from tests.integration.worker_process import (
     worker_env,
 )
 
-BACKLOG, OTHER = 12, 2
+BACKLOG, OTHER = 24, 2
+# The last place the other shop's second code may take, by broker (see the docstring).
+LAST_PLACE = {"redis": 2 * OTHER + 2, "rabbitmq": 19}
 
 
 def test_shopify_work_goes_to_the_shops_lane_and_the_rest_to_the_main_queue() -> None:
@@ -126,12 +138,9 @@ def test_a_shop_behind_another_shops_backlog_is_served_in_turn(
 
     order = done_in_order(db)
     assert order is not None
-    # FIFO would give [busy] * 12 + [other] * 2: the other shop's codes 13th and 14th. Redis
-    # takes from the lanes strictly in turn ([busy, other, busy, other, …]); RabbitMQ's
-    # deliveries to the lanes' consumers come in turn too, though not always one by one
-    # ([busy, busy, other, other, …] is common).
+    # FIFO would give [busy] * 24 + [other] * 2: the other shop's codes at places 24 and 25.
     places = [n for n, shop_id in enumerate(order) if shop_id == other.id]
-    assert places[0] <= 3 and places[-1] <= 2 * OTHER + 2, order
+    assert places[-1] <= LAST_PLACE[broker.name], order
 
 
 def done_in_order(db: Database) -> list[int] | None:
