@@ -83,6 +83,7 @@ class QueuedTask:
 
 Dispatcher = Callable[[list[QueuedTask]], None]
 _QUEUED = "queued_tasks"
+_MEMOS = "transaction_memos"
 # Session.info key: how long a task handed to the broker after the commit has to run
 # (the dispatcher's lease); set when a dispatcher sends after every commit.
 SEND_LEASE = "send_lease"
@@ -176,6 +177,21 @@ def upsert_insert(session: Session, model: type[Base]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current transaction: what a hot path has
+    already read or locked in it (an order's row, a shop's endpoints), so the next caller in
+    the same transaction does not ask the database again. Emptied at every commit and every
+    rollback, a savepoint's included (its row locks go with it)."""
+    memos: dict[str, dict[Any, Any]] = session.info.setdefault(_MEMOS, {})
+    return memos.setdefault(name, {})
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_memos(session: Session, *_transaction: Any) -> None:
+    session.info.pop(_MEMOS, None)
 
 
 def queue_after_commit(session: Session, task: QueuedTask) -> None:

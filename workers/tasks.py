@@ -150,7 +150,7 @@ def deactivate_discount(self: Any, reward_id: int) -> None:
         # Nothing to retry until the merchant re-installs; the code stays single-use and
         # limited to this customer meanwhile.
         log.warning("deactivate_discount: shop of reward %s needs re-auth", reward_id)
-    except deactivation.RetryLater as later:
+    except outbox.RetryLater as later:
         # Through the outbox's deadline, not the broker: a throttled night of expiries must
         # not spend the task's retries, and the in-process mode must not sleep.
         raise outbox.RunLater(utcnow() + timedelta(seconds=later.countdown), str(later)) \
@@ -170,7 +170,7 @@ def fulfil_reward(self: Any, reward_id: int) -> str:
     try:
         outcome = fulfilment.fulfil_reward(_db(), _admins(), reward_id, lease=lease)
         metrics.FULFILMENTS.labels(outcome.value).inc()
-    except fulfilment.RetryLater as later:
+    except outbox.RetryLater as later:
         metrics.FULFILMENTS.labels("RETRY_LATER").inc()
         if self.request.is_eager:
             # In-process mode runs inside the request that redeemed: it must not sleep there.

@@ -50,6 +50,16 @@ class RunLater(Exception):
         self.at = at
 
 
+class RetryLater(Exception):
+    """Raised by Shopify work (fulfilment, deactivation) to be tried again in ``countdown``
+    seconds: a throttled shop, a 5xx or a timeout. Its task decides how (a broker retry,
+    or a RunLater through this outbox's deadline)."""
+
+    def __init__(self, countdown: float, reason: str) -> None:
+        super().__init__(f"{reason}; retry in {countdown:.1f} s")
+        self.countdown = countdown
+
+
 @dataclass(frozen=True)
 class Due:
     id: int

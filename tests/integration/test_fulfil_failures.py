@@ -25,12 +25,12 @@ from shopify_loyalty.models import (
     RewardStatus,
     Shop,
 )
+from shopify_loyalty.services.outbox import RetryLater
 from shopify_loyalty.services.rewards import fulfilment, redemption
 from shopify_loyalty.services.rewards.attempts import Outcome
 from shopify_loyalty.services.rewards.fulfilment import (
     MAX_TRANSIENT_FAILURES,
     STORE_CREDIT_SETTLE_SECONDS,
-    RetryLater,
 )
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from tests import factories

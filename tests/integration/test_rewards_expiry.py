@@ -242,7 +242,7 @@ def test_a_throttled_deactivation_waits_for_the_bucket(
     session.get_one(Reward, reward.id).status = RewardStatus.EXPIRED
     session.commit()
     shopify.then("throttled")
-    with pytest.raises(deactivation.RetryLater) as later:
+    with pytest.raises(outbox.RetryLater) as later:
         deactivation.deactivate_reward_discount(db, admins, reward.id)
     assert later.value.countdown > 0 and shopify.deactivated == []
     clock.now += later.value.countdown  # the bucket has refilled by the time it runs again

@@ -43,7 +43,9 @@ def test_the_sync_marks_and_writes_on_sqlite(
     with db.unit_of_work() as session:
         tiers.update_tier(session, session.query(Shop).one(), tier["id"], {"name": "Or"})
         row = session.query(CustomerSync).one()
-        assert row.changes == 5  # enrolled, two adjustments, the tier, its rename
+        # One count a transaction: enrolled with the welcome points, the other adjustment,
+        # the tier, its rename.
+        assert row.changes == 4
         shop_id = session.query(Shop).one().id
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import upsert_insert, utcnow
+from shopify_loyalty.db import transaction_memo, upsert_insert, utcnow
 from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.customers import tiers
@@ -35,27 +35,40 @@ def signed_in(session: Session, domain: str, shopify_customer_id: int) -> tuple[
     return shop, customer or enrol(session, shop, shopify_customer_id)
 
 
-def find_customer(session: Session, shop: Shop, shopify_customer_id: int) -> Customer | None:
-    return session.scalars(
-        select(Customer).where(
-            Customer.shop_id == shop.id, Customer.shopify_customer_id == shopify_customer_id
-        )
-    ).first()
+def find_customer(session: Session, shop: Shop, shopify_customer_id: int,
+                  lock: bool = False) -> Customer | None:
+    """The shop's customer with this Shopify id; ``lock``: locked until commit and freshly
+    read."""
+    query = select(Customer).where(
+        Customer.shop_id == shop.id, Customer.shopify_customer_id == shopify_customer_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
 
 
 def enrol(
-    session: Session, shop: Shop, shopify_customer_id: int, profile: CustomerProfile | None = None
+    session: Session, shop: Shop, shopify_customer_id: int,
+    profile: CustomerProfile | None = None, lock: bool = False,
 ) -> Customer:
     """The shop's customer with this Shopify id, created ACTIVE on first contact.
 
     Concurrent first contacts create one row: the insert skips on the unique key, and only
     the call that inserted it applies ``profile`` (so exclusion tags count), awards the
     sign-up points and gives the tier they reach. The new customer has a referral code
-    (services.customers.referral_codes). Raises InsufficientPointsError only if the ledger
-    is inconsistent.
+    (services.customers.referral_codes). ``lock``: the row is locked until commit and read
+    fresh (as ``pending.lock_customer``) in the same round trip. Raises
+    InsufficientPointsError only if the ledger is inconsistent.
     """
-    customer = find_customer(session, shop, shopify_customer_id)
+    known = transaction_memo(session, "enrolled")
+    key = (shop.id, shopify_customer_id)
+    # An order's events ask for its customer twice in one transaction: the second time is
+    # answered with the object the first one loaded (held here: the session's identity map
+    # lets go of unchanged objects), unless it was deleted since.
+    customer = None if lock else known.get(key)
+    if customer is None or not inspect(customer).persistent:
+        customer = find_customer(session, shop, shopify_customer_id, lock)
     if customer is not None:
+        known[key] = customer
         return customer
     inserted = with_fresh_code(session, lambda code: session.execute(
         upsert_insert(session, Customer)
@@ -63,8 +76,9 @@ def enrol(
         .on_conflict_do_nothing(index_elements=["shop_id", "shopify_customer_id"])
         .returning(Customer.id)
     ).first())
-    customer = find_customer(session, shop, shopify_customer_id)
+    customer = find_customer(session, shop, shopify_customer_id, lock)
     assert customer is not None
+    known[key] = customer
     if inserted is not None:
         if profile is not None:
             apply_profile(shop, customer, profile)

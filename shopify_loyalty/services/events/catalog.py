@@ -87,9 +87,12 @@ def emit(session: Session, customer: Customer, event_type: str,
     }
     event = LoyaltyEvent(public_id=public_id, shop_id=shop.id, customer_id=customer.id,
                          type=event_type, body=body, created_at=created)
+    # The mark first: its statement flushes what is pending, and the event added after it
+    # waits for the next flush, where a transaction's events (a redemption's two) go in as
+    # one INSERT. The fan-out flushes only when an endpoint wants the event.
+    shopify_sync.mark_changed(session, shop, customer, event_type, created)
     session.add(event)
     fanout.fan_out(session, event)
-    shopify_sync.mark_changed(session, shop, customer, event_type, created)
     return event
 
 

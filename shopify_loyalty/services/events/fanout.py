@@ -1,17 +1,21 @@
 """The fan-out of an event to the shop's endpoints, in the event's own transaction.
 
 ``catalog.emit`` calls ``fan_out`` for every event: one indexed query for the shop's enabled
-endpoints (``ix_event_endpoints_shop_id_enabled``), and nothing more when there is none (the
-redemption path). Otherwise one delivery row per subscribed endpoint and one outbox row each,
-so a rolled-back change delivers nothing and a committed one is delivered at least once.
+endpoints (``ix_event_endpoints_shop_id_enabled``) a transaction (a redemption emits two
+events: the second is answered from the first's read, forgotten when an endpoint of the
+transaction is written), and nothing more when there is none. Otherwise one delivery row
+per subscribed endpoint and one outbox row each, so a rolled-back change delivers nothing
+and a committed one is delivered at least once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from typing import Any
 
-from shopify_loyalty.db import utcnow
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import Session, object_session
+
+from shopify_loyalty.db import transaction_memo, utcnow
 from shopify_loyalty.models import DeliveryStatus, EventDelivery, EventEndpoint, LoyaltyEvent
 from shopify_loyalty.services import outbox
 
@@ -20,11 +24,8 @@ DELIVER_EVENT = "loyalty.deliver_event"
 
 def fan_out(session: Session, event: LoyaltyEvent) -> list[int]:
     """The ids of the delivery rows made (none when no enabled endpoint wants the type)."""
-    rows = session.execute(
-        select(EventEndpoint.id, EventEndpoint.event_types)
-        .where(EventEndpoint.shop_id == event.shop_id, EventEndpoint.enabled.is_(True))
-    ).all()
-    wanted = [row.id for row in rows if row.event_types is None or event.type in row.event_types]
+    wanted = [endpoint_id for endpoint_id, types in _enabled_endpoints(session, event.shop_id)
+              if types is None or event.type in types]
     if not wanted:
         return []
     session.flush()
@@ -38,3 +39,32 @@ def fan_out(session: Session, event: LoyaltyEvent) -> list[int]:
     for delivery_id in delivery_ids:
         outbox.enqueue(session, event.shop_id, DELIVER_EVENT, delivery_id, 0)
     return delivery_ids
+
+
+def _enabled_endpoints(session: Session, shop_id: int) -> list[tuple[int, list[str] | None]]:
+    """The shop's enabled endpoints and their types, read once a transaction."""
+    memo = transaction_memo(session, ENDPOINTS_MEMO)
+    if shop_id not in memo:
+        # Without a flush: the pending event would go in alone, not with the next ones.
+        with session.no_autoflush:
+            memo[shop_id] = _read_enabled(session, shop_id)
+    found: list[tuple[int, list[str] | None]] = memo[shop_id]
+    return found
+
+
+def _read_enabled(session: Session, shop_id: int) -> list[tuple[int, list[str] | None]]:
+    return [(row.id, row.event_types) for row in session.execute(
+            select(EventEndpoint.id, EventEndpoint.event_types)
+            .where(EventEndpoint.shop_id == shop_id, EventEndpoint.enabled.is_(True)))]
+
+
+ENDPOINTS_MEMO = "enabled_endpoints"
+
+
+@event.listens_for(EventEndpoint, "after_insert")
+@event.listens_for(EventEndpoint, "after_update")
+@event.listens_for(EventEndpoint, "after_delete")
+def _endpoint_written(_mapper: Any, _connection: Any, endpoint: EventEndpoint) -> None:
+    session = object_session(endpoint)
+    if session is not None:
+        transaction_memo(session, ENDPOINTS_MEMO).clear()

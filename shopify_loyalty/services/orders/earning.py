@@ -72,13 +72,15 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
     record = lock_order(session, shop, order.id)
     if record.earn_decided_at is not None or order.customer is None:
         return
-    record.earn_decided_at = now
-    customer = enrol(session, shop, order.customer.shopify_customer_id, order.customer)
-    # Held until commit: the tier read for the multiplier is the one this order earns at,
+    # Locked until commit: the tier read for the multiplier is the one this order earns at,
     # and a concurrent order of this customer waits, then sees this one's upgrade.
-    customer = pending_points.lock_customer(session, customer.id)
-    record.customer_id = customer.id
+    customer = enrol(session, shop, order.customer.shopify_customer_id, order.customer,
+                     lock=True)
     rule = active_rule(session, shop, EarnRuleKind.PURCHASE)
+    # Set together after the reads, so the row is written once (the lock is what makes this
+    # call the one that decides; the flush can wait).
+    record.earn_decided_at = now
+    record.customer_id = customer.id
     record.eligible_amount = eligible_amount(order, rule)
     record.refund_basis = order.subtotal
     if order.cancelled and record.cancelled_at is None:

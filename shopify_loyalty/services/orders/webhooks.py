@@ -94,14 +94,13 @@ def process_event(session: Session, event_id: int, now: datetime) -> WebhookEven
     Raises WebhookPayloadError for a payload we cannot use; any other error is worth a retry
     (the caller's transaction rolls back).
     """
-    event = session.scalars(
-        select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
+    row = session.execute(
+        select(WebhookEvent, Shop).outerjoin(Shop, Shop.id == WebhookEvent.shop_id)
+        .where(WebhookEvent.id == event_id).with_for_update(of=WebhookEvent)
     ).first()
-    if event is None or event.status is WebhookStatus.PROCESSED:
+    if row is None or row[0].status is WebhookStatus.PROCESSED or row[1] is None:
         return None
-    shop = session.get(Shop, event.shop_id) if event.shop_id else None
-    if shop is None:
-        return None
+    event, shop = row
     if event.topic == "shop/redact":
         # Deletes this event too: nothing is left to mark processed.
         privacy.redact_shop(session, shop)

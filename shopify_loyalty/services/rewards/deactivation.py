@@ -15,6 +15,7 @@ import time
 
 from shopify_loyalty.db import Database
 from shopify_loyalty.models import Reward, RewardStatus, Shop
+from shopify_loyalty.services.outbox import RetryLater
 from shopify_loyalty.services.shops import tokens as shop_tokens
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from shopify_loyalty.shopify.errors import (
@@ -33,14 +34,6 @@ RETIRED = (RewardStatus.REFUNDED, RewardStatus.EXPIRED)
 RUN_SECONDS = 30.0
 # A deactivation that failed on a 5xx or a timeout is tried again after this long.
 RETRY_SECONDS = 60.0
-
-
-class RetryLater(Exception):
-    """Try the deactivation again in ``countdown`` seconds."""
-
-    def __init__(self, countdown: float, reason: str) -> None:
-        super().__init__(f"{reason}; retry in {countdown:.1f} s")
-        self.countdown = countdown
 
 
 def deactivate_reward_discount(db: Database, admins: ShopAdmins, reward_id: int) -> bool:

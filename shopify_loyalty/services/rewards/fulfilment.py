@@ -34,6 +34,7 @@ from shopify_loyalty.config import DEFAULT_TASK_LEASE_SECONDS
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.models import RewardType
+from shopify_loyalty.services.outbox import RetryLater
 from shopify_loyalty.services.rewards.attempts import (
     Outcome,
     claim,
@@ -77,14 +78,6 @@ TOKEN_RETRY_SECONDS = 30.0
 # The Shopify calls of a run take at most this share of its lease; the rest is for the
 # database steps around them, so a live run never outlasts its lease.
 RUN_SHARE_OF_LEASE = 0.75
-
-
-class RetryLater(Exception):
-    """Run the fulfilment again in ``countdown`` seconds (the task re-queues itself)."""
-
-    def __init__(self, countdown: float, reason: str) -> None:
-        super().__init__(f"{reason}; retry in {countdown:.1f} s")
-        self.countdown = countdown
 
 
 def fulfil_reward(

@@ -1,11 +1,12 @@
 """A change marks its customer for the Shopify sync, in the change's own transaction.
 
 Every balance or tier change passes through ``catalog.emit``, which calls ``mark_changed``:
-one upsert of the customer's ``customer_syncs`` row. A clean row becomes due in
-``SYNC_WINDOW``; a row already due keeps its due time and only counts the change. So a
-burst of changes of one customer within the window makes one write, of the state at the
-time of the write, and a customer who never stops changing is still written every window.
-A rolled-back change rolls its mark back with it.
+one upsert of the customer's ``customer_syncs`` row a transaction (a redemption's two events
+are one change: ``changes`` counts the transactions that changed the customer). A clean row
+becomes due in ``SYNC_WINDOW``; a row already due keeps its due time and only counts the
+change. So a burst of changes of one customer within the window makes one write, of the
+state at the time of the write, and a customer who never stops changing is still written
+every window. A rolled-back change rolls its mark back with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import upsert_insert, utcnow
+from shopify_loyalty.db import transaction_memo, upsert_insert, utcnow
 from shopify_loyalty.models import Customer, CustomerSync, Shop
 
 # Long enough to gather a redemption's events (points.redeemed, reward.created, then
@@ -38,23 +39,26 @@ def mark_changed(session: Session, shop: Shop, customer: Customer, event_type: s
     """The customer changed (``event_type`` of the catalog): write them to Shopify soon."""
     if event_type in UNCHANGED_BY or not enabled(shop):
         return
-    mark(session, shop.id, [customer.id], now or utcnow())
+    marked = transaction_memo(session, "sync_marked")
+    if customer.id not in marked:
+        mark(session, shop.id, [customer.id], now or utcnow())
+        marked[customer.id] = True
 
 
 def mark(session: Session, shop_id: int, customer_ids: Sequence[int], now: datetime) -> None:
     """Mark these customers of the shop due within ``SYNC_WINDOW`` (coalesced)."""
     if not customer_ids:
         return
-    insert = upsert_insert(session, CustomerSync).values([
-        {"customer_id": customer_id, "shop_id": shop_id, "due_at": now + SYNC_WINDOW,
-         "changes": 1, "failures": 0}
-        for customer_id in sorted(set(customer_ids))  # one lock order for every writer
-    ])
+    insert = upsert_insert(session, CustomerSync)
+    # Rows as parameters, not VALUES in the statement: the statement's compiled form is
+    # cached (a multi-row VALUES is compiled anew each time), and is sent as one INSERT.
     session.execute(insert.on_conflict_do_update(
         index_elements=["customer_id"],
         set_={"changes": CustomerSync.changes + 1,
               "due_at": func.coalesce(CustomerSync.due_at, insert.excluded.due_at)},
-    ))
+    ), [{"customer_id": customer_id, "shop_id": shop_id, "due_at": now + SYNC_WINDOW,
+         "changes": 1, "failures": 0}
+        for customer_id in sorted(set(customer_ids))])  # one lock order for every writer
 
 
 def mark_tier(session: Session, shop: Shop, tier_id: int, now: datetime | None = None) -> None:
