@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
@@ -63,6 +63,15 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for the Core statements the hot paths build once at import (a
+    statement's construction, and the ORM's handling of it, cost several times its
+    execution: bench.profile_redeem)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,7 @@ class Database:
         if queued and self.dispatcher is not None:
             self.dispatcher(queued)
 
-    def execute_now(self, statement: Executable) -> None:
+    def execute_now(self, statement: Executable, params: dict[str, Any] | None = None) -> None:
         """Run one statement in its own autocommitted round trip, outside any session.
 
         For bookkeeping after a commit (marking outbox rows sent), where a transaction of
@@ -156,17 +165,17 @@ class Database:
         bind = self.sessions.kw.get("bind", self.engine)
         if isinstance(bind, Engine):
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(statement)
+                connection.execute(statement, params)
         else:
-            bind.execute(statement)
+            bind.execute(statement, params)
 
-    def first_now(self, statement: Executable) -> Any:
+    def first_now(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """``execute_now`` for a statement with RETURNING: its first row, or None."""
         bind = self.sessions.kw.get("bind", self.engine)
         if isinstance(bind, Engine):
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                return connection.execute(statement).first()
-        return bind.execute(statement).first()
+                return connection.execute(statement, params).first()
+        return bind.execute(statement, params).first()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -174,9 +183,31 @@ class Database:
 
 def upsert_insert(session: Session, model: type[Base]) -> Any:
     """An INSERT that can take ON CONFLICT clauses on the session's backend."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return backend_insert(session.get_bind().dialect.name, model)
+
+
+def backend_insert(dialect: str, table: type[Base] | Table) -> Any:
+    """``upsert_insert`` for the backend named (``postgresql`` or ``sqlite``)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+T = TypeVar("T")
+
+
+def per_backend(build: Callable[[str], T]) -> Callable[[Session], T]:
+    """A statement built once per backend (an upsert's ON CONFLICT is the backend's own):
+    ``build(dialect name)`` on first use, its result after."""
+    built: dict[str, T] = {}
+
+    def statement(session: Session) -> T:
+        name = session.get_bind().dialect.name
+        if name not in built:
+            built[name] = build(name)
+        return built[name]
+
+    return statement
 
 
 def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
@@ -188,9 +219,15 @@ def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
     return memos.setdefault(name, {})
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memos_at_the_end(session: Session, transaction: Any) -> None:
+    # The root transaction's end (a savepoint's release keeps them: its locks are held).
+    if transaction.parent is None:
+        session.info.pop(_MEMOS, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_memos(session: Session, *_transaction: Any) -> None:
+def _forget_memos_on_rollback(session: Session, _transaction: Any) -> None:
     session.info.pop(_MEMOS, None)
 
 

@@ -114,7 +114,7 @@ def run_unit_of_work(task: Task, db: Database, outbox_id: int, lease: timedelta,
     A duplicate delivery of a completed row does nothing. A run that raises leaves the row
     open: the relay sends it again once its deadline passes (the lease from this start).
     """
-    started = db.first_now(outbox.start_statement(outbox_id, utcnow(), lease))
+    started = db.first_now(*outbox.start(outbox_id, utcnow(), lease))
     if started is None:
         log.info("%s (outbox %s) already completed: duplicate delivery ignored",
                  task.name, outbox_id)
@@ -132,7 +132,7 @@ def _run(task: Task, db: Database, outbox_id: int, runs: int, lease: timedelta,
          args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if runs > outbox.MAX_RUNS:
         log.error("%s (outbox %s) given up after %d runs", task.name, outbox_id, runs - 1)
-        db.execute_now(outbox.complete_statement(outbox_id, utcnow(), abandoned=True))
+        db.execute_now(*outbox.complete(outbox_id, utcnow(), abandoned=True))
         metrics.TASK_RUNS.labels(task.name, "abandoned").inc()
         return None
     try:
@@ -149,7 +149,7 @@ def _run(task: Task, db: Database, outbox_id: int, runs: int, lease: timedelta,
     except Exception:
         metrics.TASK_RUNS.labels(task.name, "error").inc()
         raise
-    db.execute_now(outbox.complete_statement(outbox_id, utcnow()))
+    db.execute_now(*outbox.complete(outbox_id, utcnow()))
     metrics.TASK_RUNS.labels(task.name, "done").inc()
     return result
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.db import backend_insert, per_backend, table_of
 from shopify_loyalty.errors import IdempotencyKeyMismatchError, RequestInProgressError
 from shopify_loyalty.models import IdempotencyKey
 
@@ -48,15 +48,10 @@ def claim(
     Returns (key id, None) when the caller should run the request.
     Raises IdempotencyKeyMismatchError, RequestInProgressError.
     """
-    inserted = session.execute(
-        upsert_insert(session, IdempotencyKey)
-        .values(
-            shop_id=shop_id, customer_id=customer_id, key=key, request_hash=digest,
-            locked_at=now, created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["shop_id", "customer_id", "key"])
-        .returning(IdempotencyKey.id)
-    ).first()
+    inserted = session.execute(_claim_statement(session), {
+        "shop_id": shop_id, "customer_id": customer_id, "key": key, "request_hash": digest,
+        "locked_at": now, "created_at": now,
+    }).first()
     if inserted is not None:
         return inserted[0], None
     row = session.scalars(
@@ -79,12 +74,20 @@ def claim(
 
 
 def finish(session: Session, key_id: int, status: int, body: Any) -> None:
-    session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == key_id)
-        .values(response_status=status, response_body=body, locked_at=None)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_FINISH, {"key_id": key_id, "response_status": status,
+                              "response_body": body, "locked_at": None})
+
+
+# Built once (db.table_of, db.per_backend): every request with a key runs both.
+_KEYS = table_of(IdempotencyKey)
+_FINISH = _KEYS.update().where(_KEYS.c.id == bindparam("key_id"))
+
+
+@per_backend
+def _claim_statement(dialect: str) -> Any:
+    return (backend_insert(dialect, _KEYS)
+            .on_conflict_do_nothing(index_elements=["shop_id", "customer_id", "key"])
+            .returning(_KEYS.c.id))
 
 
 def release(session: Session, key_id: int) -> None:

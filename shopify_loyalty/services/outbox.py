@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Executable, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, utcnow
+from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, table_of, utcnow
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry.context import request_id
 
@@ -68,6 +68,10 @@ class Due:
     shop_id: int | None = None
 
 
+# Built once (db.table_of): every unit of work that queues a task runs it.
+_ENQUEUE = table_of(OutboxMessage).insert().returning(table_of(OutboxMessage).c.id)
+
+
 def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
             due_at: datetime | None = None) -> int:
     """Write the task to the outbox (its id is returned).
@@ -81,13 +85,11 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     """
     now = utcnow()
     lease: timedelta | None = session.info.get(SEND_LEASE) if due_at is None else None
-    outbox_id: int = session.execute(
-        insert(OutboxMessage)
-        .values(shop_id=shop_id, task_name=task_name, args=list(args), created_at=now,
-                due_at=due_at or now + (lease or SEND_GRACE), request_id=request_id.get(),
-                sent_at=now if lease is not None else None)
-        .returning(OutboxMessage.id)
-    ).scalar_one()
+    outbox_id: int = session.execute(_ENQUEUE, {
+        "shop_id": shop_id, "task_name": task_name, "args": list(args), "created_at": now,
+        "due_at": due_at or now + (lease or SEND_GRACE), "request_id": request_id.get(),
+        "sent_at": now if lease is not None else None,
+    }).scalar_one()
     if due_at is None:
         queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id,
                                                leased=lease is not None))
@@ -144,24 +146,25 @@ def unsent_statement(outbox_ids: Sequence[int], now: datetime) -> Update:
     )
 
 
-def start_statement(outbox_id: int, now: datetime, lease: timedelta) -> Update:
+def start(outbox_id: int, now: datetime, lease: timedelta) -> Bound:
     """A worker starts the task: a fresh deadline, one more run. Returns the row's runs so
     far and the request id that queued it; no row means it is already completed (a duplicate
     delivery: nothing to do)."""
-    return (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
-        .values(due_at=now + lease, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.attempts, OutboxMessage.request_id)
-    )
+    return _START, {"row_id": outbox_id, "due_at": now + lease}
 
 
-def complete_statement(outbox_id: int, now: datetime, abandoned: bool = False) -> Update:
-    return (
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.completed_at.is_(None))
-        .values(completed_at=now, abandoned=abandoned)
-    )
+def complete(outbox_id: int, now: datetime, abandoned: bool = False) -> Bound:
+    return _COMPLETE, {"row_id": outbox_id, "completed_at": now, "abandoned": abandoned}
+
+
+# Built once (db.table_of): every task run runs both, as a statement and its parameters.
+Bound = tuple[Executable, dict[str, Any]]
+_ROWS = table_of(OutboxMessage)
+_OPEN_ROW = (_ROWS.c.id == bindparam("row_id"), _ROWS.c.completed_at.is_(None))
+_START = (_ROWS.update().where(*_OPEN_ROW)
+          .values(attempts=_ROWS.c.attempts + 1)
+          .returning(_ROWS.c.attempts, _ROWS.c.request_id))
+_COMPLETE = _ROWS.update().where(*_OPEN_ROW)
 
 
 def postpone_statement(outbox_ids: Sequence[int], at: datetime) -> Update:

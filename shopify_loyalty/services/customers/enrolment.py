@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, inspect, select
+from sqlalchemy import and_, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import transaction_memo, upsert_insert, utcnow
@@ -20,30 +20,31 @@ def signed_in(session: Session, domain: str, shopify_customer_id: int) -> tuple[
     """The installed shop and its customer (enrolled on first contact), in one round trip
     when the customer is known. Raises UnauthorizedError for an unknown or uninstalled shop.
     """
-    row = session.execute(
-        select(Shop, Customer)
-        .outerjoin(
-            Customer,
-            and_(Customer.shop_id == Shop.id,
-                 Customer.shopify_customer_id == shopify_customer_id),
-        )
-        .where(Shop.domain == domain)
-    ).first()
+    row = session.execute(_SIGNED_IN, {"domain": domain, "customer": shopify_customer_id}).first()
     if row is None or not row[0].installed:
         raise UnauthorizedError("Unknown or uninstalled shop.")
     shop, customer = row
     return shop, customer or enrol(session, shop, shopify_customer_id)
 
 
+# Built once: every storefront request and every order event runs one of them.
+_SIGNED_IN = (
+    select(Shop, Customer)
+    .outerjoin(Customer, and_(Customer.shop_id == Shop.id,
+                              Customer.shopify_customer_id == bindparam("customer")))
+    .where(Shop.domain == bindparam("domain"))
+)
+_FIND = select(Customer).where(Customer.shop_id == bindparam("shop"),
+                               Customer.shopify_customer_id == bindparam("customer"))
+_FIND_LOCKED = _FIND.with_for_update().execution_options(populate_existing=True)
+
+
 def find_customer(session: Session, shop: Shop, shopify_customer_id: int,
                   lock: bool = False) -> Customer | None:
     """The shop's customer with this Shopify id; ``lock``: locked until commit and freshly
     read."""
-    query = select(Customer).where(
-        Customer.shop_id == shop.id, Customer.shopify_customer_id == shopify_customer_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalars(query).first()
+    return session.scalars(_FIND_LOCKED if lock else _FIND,
+                           {"shop": shop.id, "customer": shopify_customer_id}).first()
 
 
 def enrol(

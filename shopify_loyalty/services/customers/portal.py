@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, union_all
+from sqlalchemy import Select, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
@@ -36,6 +36,28 @@ RECENT_REWARDS = 20
 MAX_UNUSED_REWARDS = 100
 
 
+def _loyalty_rewards() -> Select[Reward]:
+    """The rewards the loyalty info shows, in one round trip: both bounded id lists, then
+    the rows (built once: the loyalty info is on every redemption's answer)."""
+    mine = select(Reward.id).where(Reward.customer_id == bindparam("customer"),
+                                   Reward.shop_id == bindparam("shop"))
+    unused = (
+        mine.where(Reward.status == RewardStatus.UNUSED)
+        .order_by(Reward.id.desc())
+        .limit(MAX_UNUSED_REWARDS)
+    )
+    recent = (
+        mine.where(Reward.status != RewardStatus.UNUSED)
+        .order_by(Reward.id.desc())
+        .limit(RECENT_REWARDS)
+    )
+    ids = union_all(unused.subquery().select(), recent.subquery().select()).subquery()
+    return select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
+
+
+_LOYALTY_REWARDS = _loyalty_rewards()
+
+
 @dataclass(frozen=True)
 class LoyaltyInfo:
     shop: Shop
@@ -57,22 +79,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer,
                  now: datetime | None = None) -> LoyaltyInfo:
     """Balances, tier, rewards; a customer enrolled before referral codes gets one now."""
     ensure_referral_code(session, customer)
-    mine = select(Reward.id).where(Reward.customer_id == customer.id, Reward.shop_id == shop.id)
-    unused = (
-        mine.where(Reward.status == RewardStatus.UNUSED)
-        .order_by(Reward.id.desc())
-        .limit(MAX_UNUSED_REWARDS)
-    )
-    recent = (
-        mine.where(Reward.status != RewardStatus.UNUSED)
-        .order_by(Reward.id.desc())
-        .limit(RECENT_REWARDS)
-    )
-    # One round trip: both bounded id lists, then the rows.
-    ids = union_all(unused.subquery().select(), recent.subquery().select()).subquery()
-    rewards = session.scalars(
-        select(Reward).where(Reward.id.in_(select(ids.c.id))).order_by(Reward.id.desc())
-    ).all()
+    rewards = session.scalars(_LOYALTY_REWARDS, {"customer": customer.id, "shop": shop.id}).all()
     tier = tiers.status(session, shop, customer, now or utcnow())
     return LoyaltyInfo(shop, customer, tier, rewards, expiry.next_expiry(session, shop, customer))
 

@@ -20,11 +20,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.db import backend_insert, per_backend, table_of
 from shopify_loyalty.models import Customer, Shop, TierMetric, TierPeriod, TierProgressDay
 from shopify_loyalty.services.program.tier_periods import (
     day_of,
@@ -55,30 +55,42 @@ def record(session: Session, customer: Customer, at: datetime, spent: Decimal = 
     """Add signed changes to the customer's progress on ``at``'s UTC day and for good."""
     if not (spent or points or orders):
         return
-    insert = upsert_insert(session, TierProgressDay).values(
-        customer_id=customer.id, day=day_of(at), shop_id=customer.shop_id,
-        spent=spent, points=points, orders=orders,
-    )
-    session.execute(insert.on_conflict_do_update(
-        index_elements=["customer_id", "day"],
-        set_={"spent": TierProgressDay.spent + insert.excluded.spent,
-              "points": TierProgressDay.points + insert.excluded.points,
-              "orders": TierProgressDay.orders + insert.excluded.orders},
-    ))
-    totals = session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id)
-        .values(spent_amount=Customer.spent_amount + spent,
-                lifetime_earned_points=Customer.lifetime_earned_points + points,
-                lifetime_orders=Customer.lifetime_orders + orders)
-        .returning(Customer.spent_amount, Customer.lifetime_earned_points,
-                   Customer.lifetime_orders)
-        .execution_options(synchronize_session=False)
-    ).one()
+    session.execute(_add_to_day(session), {
+        "customer_id": customer.id, "day": day_of(at), "shop_id": customer.shop_id,
+        "spent": spent, "points": points, "orders": orders,
+    })
+    totals = session.execute(_ADD_FOR_GOOD, {
+        "customer": customer.id, "add_spent": spent, "add_points": points,
+        "add_orders": orders,
+    }).one()
     # Keep the loaded object in step without another SELECT.
     set_committed_value(customer, "spent_amount", totals[0])
     set_committed_value(customer, "lifetime_earned_points", totals[1])
     set_committed_value(customer, "lifetime_orders", totals[2])
+
+
+# Built once (db.table_of, db.per_backend): every order event runs both.
+@per_backend
+def _add_to_day(dialect: str) -> Any:
+    days = table_of(TierProgressDay)
+    insert = backend_insert(dialect, days)
+    return insert.on_conflict_do_update(
+        index_elements=["customer_id", "day"],
+        set_={"spent": days.c.spent + insert.excluded.spent,
+              "points": days.c.points + insert.excluded.points,
+              "orders": days.c.orders + insert.excluded.orders},
+    )
+
+
+_TOTALS = table_of(Customer).c
+_ADD_FOR_GOOD = (
+    table_of(Customer).update()
+    .where(_TOTALS.id == bindparam("customer"))
+    .values(spent_amount=_TOTALS.spent_amount + bindparam("add_spent"),
+            lifetime_earned_points=_TOTALS.lifetime_earned_points + bindparam("add_points"),
+            lifetime_orders=_TOTALS.lifetime_orders + bindparam("add_orders"))
+    .returning(_TOTALS.spent_amount, _TOTALS.lifetime_earned_points, _TOTALS.lifetime_orders)
+)
 
 
 def lifetime(customer: Customer, metric: TierMetric) -> Decimal:

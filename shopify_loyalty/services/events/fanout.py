@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session, object_session
 
 from shopify_loyalty.db import transaction_memo, utcnow
@@ -53,9 +53,13 @@ def _enabled_endpoints(session: Session, shop_id: int) -> list[tuple[int, list[s
 
 
 def _read_enabled(session: Session, shop_id: int) -> list[tuple[int, list[str] | None]]:
-    return [(row.id, row.event_types) for row in session.execute(
-            select(EventEndpoint.id, EventEndpoint.event_types)
-            .where(EventEndpoint.shop_id == shop_id, EventEndpoint.enabled.is_(True)))]
+    return [(row.id, row.event_types)
+            for row in session.execute(_ENABLED_OF_SHOP, {"shop": shop_id})]
+
+
+_ENABLED_OF_SHOP = (select(EventEndpoint.id, EventEndpoint.event_types)
+                    .where(EventEndpoint.shop_id == bindparam("shop"),
+                           EventEndpoint.enabled.is_(True)))
 
 
 ENDPOINTS_MEMO = "enabled_endpoints"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import transaction_memo, upsert_insert
+from shopify_loyalty.db import backend_insert, per_backend, transaction_memo
 from shopify_loyalty.models import OrderPoints, Shop
 
 
@@ -16,16 +18,22 @@ def lock_order(session: Session, shop: Shop, order_id: int) -> OrderPoints:
     record: OrderPoints | None = locked.get((shop.id, order_id))
     if record is not None:
         return record
-    session.execute(
-        upsert_insert(session, OrderPoints)
-        .values(shop_id=shop.id, order_id=order_id)
-        .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-    )
-    record = session.scalars(
-        select(OrderPoints)
-        .where(OrderPoints.shop_id == shop.id, OrderPoints.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    session.execute(_first_sight(session), {"shop_id": shop.id, "order_id": order_id})
+    record = session.scalars(_LOCKED, {"shop": shop.id, "order": order_id}).one()
     locked[(shop.id, order_id)] = record
     return record
+
+
+# Built once (db.per_backend): every order event runs both.
+@per_backend
+def _first_sight(dialect: str) -> Any:
+    return backend_insert(dialect, OrderPoints).on_conflict_do_nothing(
+        index_elements=["shop_id", "order_id"])
+
+
+_LOCKED = (
+    select(OrderPoints)
+    .where(OrderPoints.shop_id == bindparam("shop"), OrderPoints.order_id == bindparam("order"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)

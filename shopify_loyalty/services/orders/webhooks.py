@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import upsert_insert
+from shopify_loyalty.db import backend_insert, per_backend, table_of
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox
@@ -63,29 +63,39 @@ def receive(session: Session, delivery: Delivery) -> int | None:
     Nothing is stored for a duplicate webhook id, an unknown shop, or an uninstalled shop
     (except the privacy topics). A topic we do not handle is stored as PROCESSED.
     """
-    shop = session.scalars(select(Shop).where(Shop.domain == delivery.shop_domain)).first()
-    if shop is None or (not shop.installed and delivery.topic not in PRIVACY_TOPICS):
+    shop = session.execute(_SHOP_OF_DOMAIN, {"domain": delivery.shop_domain}).first()
+    if shop is None or (shop.uninstalled_at is not None
+                        and delivery.topic not in PRIVACY_TOPICS):
         log.info("webhook %s %s for unknown or uninstalled shop %s: ignored",
                  delivery.topic, delivery.webhook_id, delivery.shop_domain)
         return None
     handled = delivery.topic in HANDLERS or delivery.topic == "shop/redact"
-    event_id = session.execute(
-        upsert_insert(session, WebhookEvent)
-        .values(
-            shop_id=shop.id, shop_domain=shop.domain, topic=delivery.topic,
-            webhook_id=delivery.webhook_id, event_id=delivery.event_id,
-            triggered_at=delivery.triggered_at, payload=delivery.payload,
-            status=WebhookStatus.RECEIVED if handled else WebhookStatus.PROCESSED,
-        )
-        .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(WebhookEvent.id)
-    ).scalar()
+    event_id = session.execute(_store_statement(session), {
+        "shop_id": shop.id, "shop_domain": delivery.shop_domain, "topic": delivery.topic,
+        "webhook_id": delivery.webhook_id, "event_id": delivery.event_id,
+        "triggered_at": delivery.triggered_at, "payload": delivery.payload,
+        "status": WebhookStatus.RECEIVED if handled else WebhookStatus.PROCESSED,
+    }).scalar()
     if event_id is None:
         log.info("webhook %s delivered again: ignored", delivery.webhook_id)
         return None
     if handled:
         outbox.enqueue(session, shop.id, PROCESS_WEBHOOK, event_id)
     return int(event_id)
+
+
+# Built once (db.table_of, db.per_backend): every delivery runs both.
+_SHOPS = table_of(Shop)
+_SHOP_OF_DOMAIN = (select(_SHOPS.c.id, _SHOPS.c.uninstalled_at)
+                   .where(_SHOPS.c.domain == bindparam("domain")))
+
+
+@per_backend
+def _store_statement(dialect: str) -> Any:
+    events = table_of(WebhookEvent)
+    return (backend_insert(dialect, events)
+            .on_conflict_do_nothing(index_elements=["webhook_id"])
+            .returning(events.c.id))
 
 
 def process_event(session: Session, event_id: int, now: datetime) -> WebhookEvent | None:

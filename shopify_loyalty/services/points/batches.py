@@ -18,18 +18,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.db import table_of
 from shopify_loyalty.models import PointBatch, PointTransaction
+
+# Built once (db.table_of): statements over the table, given their values as parameters.
+_BATCHES = table_of(PointBatch)
+_CREDIT = _BATCHES.insert()
+_LIVE = (
+    select(_BATCHES.c.id.label("batch_id"), _BATCHES.c.remaining.label("had"),
+           func.sum(_BATCHES.c.remaining).over(
+               order_by=(_BATCHES.c.earned_at, _BATCHES.c.id)).label("running"))
+    .where(_BATCHES.c.customer_id == bindparam("customer"), _BATCHES.c.remaining > 0)
+    .subquery()
+)
+_SPEND: BindParameter[int] = bindparam("spend")
+_CONSUME = (
+    _BATCHES.update()
+    .where(_BATCHES.c.id == _LIVE.c.batch_id, _LIVE.c.running - _LIVE.c.had < _SPEND)
+    .values(remaining=case((_LIVE.c.running <= _SPEND, 0), else_=_LIVE.c.running - _SPEND))
+)
 
 
 def credit(session: Session, row: PointTransaction, earned_at: datetime) -> None:
     """Open the batch of an approved positive row (one INSERT)."""
-    session.execute(insert(PointBatch).values(
-        shop_id=row.shop_id, customer_id=row.customer_id, transaction_id=row.id,
-        points=row.points, remaining=row.points, earned_at=earned_at,
-    ))
+    session.execute(_CREDIT, {
+        "shop_id": row.shop_id, "customer_id": row.customer_id, "transaction_id": row.id,
+        "points": row.points, "remaining": row.points, "earned_at": earned_at,
+    })
 
 
 def consume(session: Session, customer_id: int, points: int) -> None:
@@ -39,19 +57,7 @@ def consume(session: Session, customer_id: int, points: int) -> None:
     a batch whose running total is within ``points`` is emptied, the one that crosses it
     keeps ``running - points``, later ones are left alone.
     """
-    live = (
-        select(PointBatch.id.label("batch_id"), PointBatch.remaining.label("had"),
-               func.sum(PointBatch.remaining).over(
-                   order_by=(PointBatch.earned_at, PointBatch.id)).label("running"))
-        .where(PointBatch.customer_id == customer_id, PointBatch.remaining > 0)
-        .subquery()
-    )
-    session.execute(
-        update(PointBatch)
-        .where(PointBatch.id == live.c.batch_id, live.c.running - live.c.had < points)
-        .values(remaining=case((live.c.running <= points, 0), else_=live.c.running - points))
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_CONSUME, {"customer": customer_id, "spend": points})
 
 
 def apply(session: Session, row: PointTransaction, at: datetime) -> None:

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db import utcnow
+from shopify_loyalty.db import table_of, utcnow
 from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.services.events import catalog
@@ -34,6 +34,29 @@ POINTS_EVENTS = {
     LedgerKind.REDEEMED: catalog.POINTS_REDEEMED,
     LedgerKind.EXPIRED: catalog.POINTS_EXPIRED,
 }
+
+
+def _apply_statement(activity: bool) -> Update:
+    """The balance UPDATE of a row; ``activity``: it also moves ``last_activity_at``."""
+    c = table_of(Customer).c
+    values: dict[str, Any] = {
+        "available_points": c.available_points + bindparam("delta"),
+        "credited_points": c.credited_points + bindparam("credited"),
+        "spent_points": c.spent_points + bindparam("spent"),
+    }
+    if activity:
+        values["last_activity_at"] = bindparam("at")
+    return (
+        table_of(Customer).update()
+        .where(c.id == bindparam("customer"), c.shop_id == bindparam("shop"),
+               c.available_points + bindparam("delta") >= 0)
+        .values(values)
+        .returning(c.available_points, c.credited_points, c.spent_points)
+    )
+
+
+# Built once (db.table_of), with and without the activity.
+_APPLY = {activity: _apply_statement(activity) for activity in (True, False)}
 
 
 @dataclass(frozen=True)
@@ -71,23 +94,11 @@ def post(
     """
     at = utcnow()
     credited, spent = _lifetime_deltas(kind, points, source)
-    activity = {"last_activity_at": at} if is_activity(kind, points) else {}
-    result = session.execute(
-        update(Customer)
-        .where(
-            Customer.id == customer.id,
-            Customer.shop_id == customer.shop_id,
-            Customer.available_points + points >= 0,
-        )
-        .values(
-            available_points=Customer.available_points + points,
-            credited_points=Customer.credited_points + credited,
-            spent_points=Customer.spent_points + spent,
-            **activity,
-        )
-        .returning(Customer.available_points, Customer.credited_points, Customer.spent_points)
-        .execution_options(synchronize_session=False)
-    ).first()
+    activity = is_activity(kind, points)
+    result = session.execute(_APPLY[activity], {
+        "customer": customer.id, "shop": customer.shop_id, "delta": points,
+        "credited": credited, "spent": spent, "at": at,
+    }).first()
     if result is None:
         if points >= 0:
             raise NotFoundError("customer not found")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import NotFoundError, ValidationError
@@ -95,10 +95,12 @@ def create_tier(session: Session, shop: Shop, spec: TierSpec) -> VipTier:
 
 def tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
     """All the shop's tiers, active or not, lowest first."""
-    return session.scalars(
-        select(VipTier).where(VipTier.shop_id == shop.id)
-        .order_by(VipTier.threshold, VipTier.id)
-    ).all()
+    return session.scalars(_SHOP_TIERS, {"shop": shop.id}).all()
+
+
+# Built once: every loyalty info and every order's tier check reads it.
+_SHOP_TIERS = (select(VipTier).where(VipTier.shop_id == bindparam("shop"))
+               .order_by(VipTier.threshold, VipTier.id))
 
 
 def active_tiers(session: Session, shop: Shop) -> list[VipTier]:

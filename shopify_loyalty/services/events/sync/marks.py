@@ -13,11 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import transaction_memo, upsert_insert, utcnow
+from shopify_loyalty.db import (
+    backend_insert,
+    per_backend,
+    table_of,
+    transaction_memo,
+    upsert_insert,
+    utcnow,
+)
 from shopify_loyalty.models import Customer, CustomerSync, Shop
 
 # Long enough to gather a redemption's events (points.redeemed, reward.created, then
@@ -49,16 +57,22 @@ def mark(session: Session, shop_id: int, customer_ids: Sequence[int], now: datet
     """Mark these customers of the shop due within ``SYNC_WINDOW`` (coalesced)."""
     if not customer_ids:
         return
-    insert = upsert_insert(session, CustomerSync)
-    # Rows as parameters, not VALUES in the statement: the statement's compiled form is
-    # cached (a multi-row VALUES is compiled anew each time), and is sent as one INSERT.
-    session.execute(insert.on_conflict_do_update(
-        index_elements=["customer_id"],
-        set_={"changes": CustomerSync.changes + 1,
-              "due_at": func.coalesce(CustomerSync.due_at, insert.excluded.due_at)},
-    ), [{"customer_id": customer_id, "shop_id": shop_id, "due_at": now + SYNC_WINDOW,
+    # Rows as parameters of one statement built once: sent as one INSERT.
+    session.execute(_mark_statement(session), [
+        {"customer_id": customer_id, "shop_id": shop_id, "due_at": now + SYNC_WINDOW,
          "changes": 1, "failures": 0}
         for customer_id in sorted(set(customer_ids))])  # one lock order for every writer
+
+
+@per_backend
+def _mark_statement(dialect: str) -> Any:
+    syncs = table_of(CustomerSync)
+    insert = backend_insert(dialect, syncs)
+    return insert.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={"changes": syncs.c.changes + 1,
+              "due_at": func.coalesce(syncs.c.due_at, insert.excluded.due_at)},
+    )
 
 
 def mark_tier(session: Session, shop: Shop, tier_id: int, now: datetime | None = None) -> None:
