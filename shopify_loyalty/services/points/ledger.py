@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Update, bindparam
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_loyalty.db import table_of, utcnow
@@ -110,23 +110,32 @@ def post(
     set_committed_value(customer, "spent_points", result[2])
     if activity:
         set_committed_value(customer, "last_activity_at", at)
-    row = PointTransaction(
-        shop_id=customer.shop_id,
-        customer_id=customer.id,
-        kind=kind,
-        status=LedgerStatus.APPROVED,
-        points=points,
-        available_after=available_after,
-        source_type=source.type,
-        source_id=source.id,
-        note=note,
-        created_at=at,
-    )
-    session.add(row)
-    session.flush()
+    row = append(session, {
+        "shop_id": customer.shop_id, "customer_id": customer.id, "kind": kind,
+        "status": LedgerStatus.APPROVED, "points": points, "available_after": available_after,
+        "source_type": source.type, "source_id": source.id, "note": note,
+        "approve_after": None, "created_at": at,
+    })
     batches.apply(session, row, at)
     emit_points_event(session, customer, row, event_data)
     return row
+
+
+def append(session: Session, values: dict[str, Any]) -> PointTransaction:
+    """Insert a ledger row of every column's ``values`` and return it in the session.
+
+    One INSERT built once, then the row attached as already stored (SQLAlchemy's
+    ``make_transient_to_detached``): the ORM's flush of a new object costs several times
+    the statement, and a ledger row is in every change of points.
+    """
+    row_id = session.execute(_APPEND, values).scalar_one()
+    row = PointTransaction(id=row_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+_APPEND = table_of(PointTransaction).insert().returning(table_of(PointTransaction).c.id)
 
 
 def is_activity(kind: LedgerKind, points: int) -> bool:
