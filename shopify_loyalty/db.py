@@ -24,6 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import JSON, TypeDecorator
 
+from shopify_loyalty.db_ping import ping_when_idle
+
 log = logging.getLogger(__name__)
 
 # Named constraints, so that Alembic migrations can refer to them on every backend.
@@ -110,9 +112,11 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    # pool_pre_ping turns a connection dropped by a database restart into a reconnect
-    # instead of a failed request.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A connection a database restart dropped is replaced at checkout, not found dead by a
+    # request: pinged when it sat idle (db_ping; pool_pre_ping would ping every checkout).
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    ping_when_idle(engine)
+    return engine
 
 
 class Database:
@@ -167,7 +171,8 @@ class Database:
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(statement, params)
         else:
-            bind.execute(statement, params)
+            with bind.begin_nested():  # a test's connection: atomic, as autocommit is
+                bind.execute(statement, params)
 
     def first_now(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """``execute_now`` for a statement with RETURNING: its first row, or None."""
@@ -175,7 +180,8 @@ class Database:
         if isinstance(bind, Engine):
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 return connection.execute(statement, params).first()
-        return bind.execute(statement, params).first()
+        with bind.begin_nested():
+            return bind.execute(statement, params).first()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request
 
 from shopify_loyalty.api.context import database, settings
 from shopify_loyalty.errors import InvalidJsonError, UnauthorizedError, ValidationError
-from shopify_loyalty.services.orders import webhooks
+from shopify_loyalty.services.orders import receipt, webhooks
 from shopify_loyalty.shopify.webhook_hmac import verify_webhook
 from shopify_loyalty.telemetry import metrics
 
@@ -87,8 +87,7 @@ def receive() -> Response:
         triggered_at=_timestamp(request.headers.get("X-Shopify-Triggered-At")),
         payload=payload,
     )
-    with database().unit_of_work() as session:
-        event_id = webhooks.receive(session, delivery)
+    event_id = receipt.store_delivery(database(), delivery)
     metrics.WEBHOOKS_RECEIVED.labels(metrics.topic_label(delivery.topic),
                                      "stored" if event_id else "ignored").inc()
     return Response(status=200)

@@ -86,14 +86,22 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     now = utcnow()
     lease: timedelta | None = session.info.get(SEND_LEASE) if due_at is None else None
     outbox_id: int = session.execute(_ENQUEUE, {
-        "shop_id": shop_id, "task_name": task_name, "args": list(args), "created_at": now,
-        "due_at": due_at or now + (lease or SEND_GRACE), "request_id": request_id.get(),
-        "sent_at": now if lease is not None else None,
+        **row_values(shop_id, task_name, now, lease, due_at), "args": list(args),
     }).scalar_one()
     if due_at is None:
         queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id,
                                                leased=lease is not None))
     return outbox_id
+
+
+def row_values(shop_id: int | None, task_name: str, now: datetime, lease: timedelta | None,
+               due_at: datetime | None = None) -> dict[str, Any]:
+    """A new row's columns but its arguments: with ``lease`` (a dispatcher sends it right
+    after the commit) written as sent and due when the lease ends, else due at ``due_at``
+    or after ``SEND_GRACE``."""
+    return {"shop_id": shop_id, "task_name": task_name, "created_at": now,
+            "due_at": due_at or now + (lease or SEND_GRACE), "request_id": request_id.get(),
+            "sent_at": now if lease is not None else None}
 
 
 def mark_sent_statement(outbox_ids: Sequence[int], now: datetime,

@@ -1,0 +1,112 @@
+"""The acknowledgement's store (services.orders.receipt) gives the same answers on PostgreSQL
+(one autocommitted statement) and on the embedded SQLite default (``receive`` in a unit of
+work): what is stored, what is queued, what is handed to the dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from shopify_loyalty.config import Settings
+from shopify_loyalty.db import Database, QueuedTask, utcnow
+from shopify_loyalty.models import OutboxMessage, Shop, WebhookEvent, WebhookStatus
+from shopify_loyalty.services.orders import receipt, webhooks
+from tests import factories
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
+          make_app: Callable[[Settings], Flask]) -> Iterator[Database]:
+    """A database of the backend with two shops, the second uninstalled, and a dispatcher
+    that only records (the processing is not what is looked at here)."""
+    if request.param == "postgresql":
+        db: Database = request.getfixturevalue("db")
+        request.getfixturevalue("session")  # the test's outer transaction, rolled back after
+    else:
+        app = make_app(replace(settings, database_url=f"sqlite:///{tmp_path / 'loyalty.db'}"))
+        assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+        db = app.extensions["loyalty_db"]
+    assert db.is_postgres is (request.param == "postgresql")
+    with db.unit_of_work() as session:
+        factories.shop(session, domain="open.myshopify.com")
+        factories.shop(session, domain="gone.myshopify.com", uninstalled_at=utcnow())
+    real = db.dispatcher
+    db.dispatcher = Recorder()
+    yield db
+    db.dispatcher = real
+
+
+class Recorder(list[QueuedTask]):
+    def __call__(self, queued: list[QueuedTask]) -> None:
+        self.extend(queued)
+
+
+def deliver(db: Database, topic: str, webhook_id: str,
+            domain: str = "open.myshopify.com") -> int | None:
+    return receipt.store_delivery(db, webhooks.Delivery(
+        topic=topic, shop_domain=domain, webhook_id=webhook_id, event_id="ev-" + webhook_id,
+        triggered_at=utcnow(), payload={"id": 820982911946154508, "note": "ü\ufffd"}))
+
+
+def stored(db: Database) -> tuple[list[tuple[str, str, WebhookStatus]], list[OutboxMessage]]:
+    with db.unit_of_work() as session:
+        events = [(e.topic, e.webhook_id, e.status)
+                  for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        session.expunge_all()
+    return events, rows
+
+
+def shop_id(db: Database, domain: str) -> int:
+    with db.unit_of_work() as session:
+        return session.scalars(select(Shop.id).where(Shop.domain == domain)).one()
+
+
+def test_a_delivery_is_stored_once_and_queued_once(store: Database) -> None:
+    event_id = deliver(store, "orders/paid", "wh-1")
+    assert event_id is not None
+    assert deliver(store, "orders/paid", "wh-1") is None  # delivered again
+
+    events, rows = stored(store)
+    assert events == [("orders/paid", "wh-1", WebhookStatus.RECEIVED)]
+    [row] = rows
+    assert (row.task_name, row.args, row.shop_id) == (
+        webhooks.PROCESS_WEBHOOK, [event_id], shop_id(store, "open.myshopify.com"))
+    assert row.completed_at is None and row.sent_at is not None  # handed over at once
+    dispatched: Recorder = store.dispatcher  # type: ignore[assignment]
+    assert [(t.outbox_id, t.task_name, t.args, t.shop_id, t.leased) for t in dispatched] == [
+        (row.id, webhooks.PROCESS_WEBHOOK, [event_id], row.shop_id, True)]
+    with store.unit_of_work() as session:
+        event = session.get_one(WebhookEvent, event_id)
+        assert event.payload == {"id": 820982911946154508, "note": "ü\ufffd"}
+        assert (event.shop_domain, event.event_id) == ("open.myshopify.com", "ev-wh-1")
+
+
+def test_a_topic_not_handled_is_kept_processed_and_queues_nothing(store: Database) -> None:
+    assert deliver(store, "products/update", "wh-2") is not None
+    events, rows = stored(store)
+    assert events == [("products/update", "wh-2", WebhookStatus.PROCESSED)] and rows == []
+    assert store.dispatcher == []
+
+
+def test_unknown_and_uninstalled_shops_store_nothing_but_the_privacy_topics(
+    store: Database,
+) -> None:
+    assert deliver(store, "orders/paid", "wh-3", "nobody.myshopify.com") is None
+    assert deliver(store, "orders/paid", "wh-4", "gone.myshopify.com") is None
+    assert deliver(store, "customers/redact", "wh-5", "gone.myshopify.com") is not None
+    events, rows = stored(store)
+    assert events == [("customers/redact", "wh-5", WebhookStatus.RECEIVED)]
+    assert [row.shop_id for row in rows] == [shop_id(store, "gone.myshopify.com")]
+
+
+def test_without_a_dispatcher_the_row_is_left_for_the_relay(store: Database) -> None:
+    store.dispatcher = None
+    event_id = deliver(store, "orders/paid", "wh-6")
+    _, [row] = stored(store)
+    assert row.args == [event_id] and row.sent_at is None and row.due_at is not None
