@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,15 +67,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def table_of(model: type[Base]) -> Table:
-    """The model's table, for the Core statements the hot paths build once at import (a
-    statement's construction, and the ORM's handling of it, cost several times its
-    execution: bench.profile_redeem)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 @dataclass(frozen=True)
 class QueuedTask:
     """An outbox row as the dispatcher needs it once its transaction has committed.
@@ -94,7 +85,6 @@ class QueuedTask:
 
 Dispatcher = Callable[[list[QueuedTask]], None]
 _QUEUED = "queued_tasks"
-_MEMOS = "transaction_memos"
 # Session.info key: how long a task handed to the broker after the commit has to run
 # (the dispatcher's lease); set when a dispatcher sends after every commit.
 SEND_LEASE = "send_lease"
@@ -197,44 +187,6 @@ def backend_insert(dialect: str, table: type[Base] | Table) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-T = TypeVar("T")
-
-
-def per_backend(build: Callable[[str], T]) -> Callable[[Session], T]:
-    """A statement built once per backend (an upsert's ON CONFLICT is the backend's own):
-    ``build(dialect name)`` on first use, its result after."""
-    built: dict[str, T] = {}
-
-    def statement(session: Session) -> T:
-        name = session.get_bind().dialect.name
-        if name not in built:
-            built[name] = build(name)
-        return built[name]
-
-    return statement
-
-
-def transaction_memo(session: Session, name: str) -> dict[Any, Any]:
-    """A dict that lives as long as the session's current transaction: what a hot path has
-    already read or locked in it (an order's row, a shop's endpoints), so the next caller in
-    the same transaction does not ask the database again. Emptied at every commit and every
-    rollback, a savepoint's included (its row locks go with it)."""
-    memos: dict[str, dict[Any, Any]] = session.info.setdefault(_MEMOS, {})
-    return memos.setdefault(name, {})
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_memos_at_the_end(session: Session, transaction: Any) -> None:
-    # The root transaction's end (a savepoint's release keeps them: its locks are held).
-    if transaction.parent is None:
-        session.info.pop(_MEMOS, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_memos_on_rollback(session: Session, _transaction: Any) -> None:
-    session.info.pop(_MEMOS, None)
 
 
 def queue_after_commit(session: Session, task: QueuedTask) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import backend_insert, per_backend, table_of
+from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db_reuse import per_backend, table_of
 from shopify_loyalty.errors import IdempotencyKeyMismatchError, RequestInProgressError
 from shopify_loyalty.models import IdempotencyKey
 

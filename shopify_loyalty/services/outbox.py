@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Executable, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, table_of, utcnow
+from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, utcnow
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry.context import request_id
 

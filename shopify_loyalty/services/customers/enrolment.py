@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import and_, bindparam, inspect, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import transaction_memo, upsert_insert, utcnow
+from shopify_loyalty.db import upsert_insert, utcnow
+from shopify_loyalty.db_reuse import transaction_memo
 from shopify_loyalty.errors import UnauthorizedError
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.customers import tiers

@@ -24,7 +24,8 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db import backend_insert, per_backend, table_of
+from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db_reuse import per_backend, table_of
 from shopify_loyalty.models import Customer, Shop, TierMetric, TierPeriod, TierProgressDay
 from shopify_loyalty.services.program.tier_periods import (
     day_of,

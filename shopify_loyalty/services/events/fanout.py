@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.orm import Session, object_session
 
-from shopify_loyalty.db import transaction_memo, utcnow
+from shopify_loyalty.db import utcnow
+from shopify_loyalty.db_reuse import transaction_memo
 from shopify_loyalty.models import DeliveryStatus, EventDelivery, EventEndpoint, LoyaltyEvent
 from shopify_loyalty.services import outbox
 

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Boolean, Select, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql
 
-from shopify_loyalty.db import Database, QueuedTask, table_of, utcnow
+from shopify_loyalty.db import Database, QueuedTask, utcnow
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import OutboxMessage, Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.orders import webhooks

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import backend_insert, per_backend, transaction_memo
+from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db_reuse import per_backend, transaction_memo
 from shopify_loyalty.models import OrderPoints, Shop
 
 

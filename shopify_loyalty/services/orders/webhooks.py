@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import backend_insert, per_backend, table_of
+from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db_reuse import per_backend, table_of
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import table_of
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import PointBatch, PointTransaction
 
 # Built once (db.table_of): statements over the table, given their values as parameters.

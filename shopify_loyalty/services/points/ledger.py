@@ -20,7 +20,8 @@ from sqlalchemy import Update, bindparam
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db import table_of, utcnow
+from shopify_loyalty.db import utcnow
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.services.events import catalog

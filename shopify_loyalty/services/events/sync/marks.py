@@ -18,14 +18,8 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import (
-    backend_insert,
-    per_backend,
-    table_of,
-    transaction_memo,
-    upsert_insert,
-    utcnow,
-)
+from shopify_loyalty.db import backend_insert, upsert_insert, utcnow
+from shopify_loyalty.db_reuse import per_backend, table_of, transaction_memo
 from shopify_loyalty.models import Customer, CustomerSync, Shop
 
 # Long enough to gather a redemption's events (points.redeemed, reward.created, then
