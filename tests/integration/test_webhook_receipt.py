@@ -1,6 +1,7 @@
 """The acknowledgement's store (services.orders.receipt) gives the same answers on PostgreSQL
 (one autocommitted statement) and on the embedded SQLite default (``receive`` in a unit of
-work): what is stored, what is queued, what is handed to the dispatcher."""
+work): what is stored, what is queued, what is handed to the dispatcher; and an order's
+row lock (one upsert) on both."""
 
 from __future__ import annotations
 
@@ -14,9 +15,20 @@ from sqlalchemy import select
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, QueuedTask, utcnow
-from shopify_loyalty.models import OutboxMessage, Shop, WebhookEvent, WebhookStatus
+from shopify_loyalty.models import (
+    Customer,
+    EarnRuleKind,
+    OrderPoints,
+    OutboxMessage,
+    PointTransaction,
+    Shop,
+    WebhookEvent,
+    WebhookStatus,
+)
 from shopify_loyalty.services.orders import receipt, webhooks
+from shopify_loyalty.services.program import earn_rules
 from tests import factories
+from tests import shopify_webhooks as hooks
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -110,3 +122,25 @@ def test_without_a_dispatcher_the_row_is_left_for_the_relay(store: Database) -> 
     event_id = deliver(store, "orders/paid", "wh-6")
     _, [row] = stored(store)
     assert row.args == [event_id] and row.sent_at is None and row.due_at is not None
+
+
+def test_an_order_earns_once_whatever_the_topics_that_bring_it(store: Database) -> None:
+    """Every event of an order first locks its row (one upsert on either backend): the same
+    order under two topics earns once."""
+    with store.unit_of_work() as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == "open.myshopify.com")).one()
+        earn_rules.create_earn_rule(session, shop, earn_rules.EarnRuleSpec(
+            kind=EarnRuleKind.PURCHASE, points_per_unit=1))
+    ids = [receipt.store_delivery(store, webhooks.Delivery(
+        topic=topic, shop_domain="open.myshopify.com", webhook_id=f"wh-order-{n}",
+        event_id=None, triggered_at=None, payload=hooks.order(subtotal="42.00")))
+        for n, topic in enumerate(["orders/paid", "orders/updated"])]
+    for event_id in ids:
+        assert event_id is not None
+        with store.unit_of_work() as session:
+            assert webhooks.process_event(session, event_id, utcnow()) is not None
+    with store.unit_of_work() as session:
+        record = session.scalars(select(OrderPoints)).one()
+        customer = session.get_one(Customer, record.customer_id)
+        assert (record.earned_points, customer.available_points) == (42, 42)
+        assert session.scalars(select(PointTransaction.points)).all() == [42]

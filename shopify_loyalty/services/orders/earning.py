@@ -105,12 +105,13 @@ def _earn_points(session: Session, customer: Customer, order: OrderFacts, record
     source = ledger.Source("order", str(order.id))
     note = f"Order {order.name or order.id}"
     event = {"ruleKind": EarnRuleKind.PURCHASE.value, "orderId": order.id}
+    # Before the posting, whose statements flush it with the rest of the row's changes.
+    record.earned_points = points
     if rule.pending_days:
         pending_points.post_pending(session, customer, LedgerKind.EARNED, points, source,
                                     now + timedelta(days=rule.pending_days), note, event)
     else:
         ledger.post(session, customer, LedgerKind.EARNED, points, source, note, event)
-    record.earned_points = points
     reverse_earlier_refunds(session, record)
 
 

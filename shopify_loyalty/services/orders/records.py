@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import backend_insert
@@ -19,22 +18,18 @@ def lock_order(session: Session, shop: Shop, order_id: int) -> OrderPoints:
     record: OrderPoints | None = locked.get((shop.id, order_id))
     if record is not None:
         return record
-    session.execute(_first_sight(session), {"shop_id": shop.id, "order_id": order_id})
-    record = session.scalars(_LOCKED, {"shop": shop.id, "order": order_id}).one()
+    record = session.scalars(_lock(session), {"shop_id": shop.id, "order_id": order_id}).one()
     locked[(shop.id, order_id)] = record
     return record
 
 
-# Built once (db.per_backend): every order event runs both.
 @per_backend
-def _first_sight(dialect: str) -> Any:
-    return backend_insert(dialect, OrderPoints).on_conflict_do_nothing(
-        index_elements=["shop_id", "order_id"])
-
-
-_LOCKED = (
-    select(OrderPoints)
-    .where(OrderPoints.shop_id == bindparam("shop"), OrderPoints.order_id == bindparam("order"))
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
+def _lock(dialect: str) -> Any:
+    """Insert on first sight, else touch the row: either way it comes back locked (an ON
+    CONFLICT DO UPDATE locks the row it meets) and freshly read, in one round trip. Built
+    once (db_reuse.per_backend): every order event runs it."""
+    insert = backend_insert(dialect, OrderPoints)
+    return (insert.on_conflict_do_update(index_elements=["shop_id", "order_id"],
+                                         set_={"order_id": insert.excluded.order_id})
+            .returning(OrderPoints)
+            .execution_options(populate_existing=True))
