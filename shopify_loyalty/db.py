@@ -85,6 +85,7 @@ class QueuedTask:
 
 Dispatcher = Callable[[list[QueuedTask]], None]
 _QUEUED = "queued_tasks"
+_AFTER_COMMIT = "after_commit"
 # Session.info key: how long a task handed to the broker after the commit has to run
 # (the dispatcher's lease); set when a dispatcher sends after every commit.
 SEND_LEASE = "send_lease"
@@ -142,11 +143,14 @@ class Database:
             yield session
             session.commit()
             queued: list[QueuedTask] = session.info.pop(_QUEUED, [])
+            committed: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+        for callback in committed:
+            callback()
         if queued and self.dispatcher is not None:
             self.dispatcher(queued)
 
@@ -193,9 +197,16 @@ def queue_after_commit(session: Session, task: QueuedTask) -> None:
     session.info.setdefault(_QUEUED, []).append(task)
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the unit of work's transaction has committed (never after a
+    rollback)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_queued_tasks(session: Session, previous_transaction: Any) -> None:
     # A rolled-back transaction's outbox rows do not exist: nothing may be sent for them.
     # (A savepoint rolled back inside a live transaction queues nothing: see outbox.enqueue.)
     if not previous_transaction.nested:
         session.info.pop(_QUEUED, None)
+        session.info.pop(_AFTER_COMMIT, None)

@@ -117,6 +117,7 @@ def process_webhook(self: Any, event_id: int) -> None:
         with db.unit_of_work() as session:
             event = webhooks.process_event(session, event_id, utcnow())
             done = (event.topic, event.received_at, event.processed_at) if event else None
+            outbox.complete_with(session)  # the row closes with the event's effects
     except LoyaltyError as exc:
         log.warning("webhook event %s failed: %s", event_id, exc)
         with db.unit_of_work() as session:

@@ -122,14 +122,18 @@ def run_unit_of_work(task: Task, db: Database, outbox_id: int, lease: timedelta,
         return None
     runs, queued_by = started
     token = request_id.set(queued_by)
+    running = outbox.Running(outbox_id)
+    row = outbox.RUNNING.set(running)
     try:
-        return _run(task, db, outbox_id, runs, lease, args, kwargs)
+        return _run(task, db, running, runs, lease, args, kwargs)
     finally:
+        outbox.RUNNING.reset(row)
         request_id.reset(token)
 
 
-def _run(task: Task, db: Database, outbox_id: int, runs: int, lease: timedelta,
+def _run(task: Task, db: Database, running: outbox.Running, runs: int, lease: timedelta,
          args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    outbox_id = running.outbox_id
     if runs > outbox.MAX_RUNS:
         log.error("%s (outbox %s) given up after %d runs", task.name, outbox_id, runs - 1)
         db.execute_now(*outbox.complete(outbox_id, utcnow(), abandoned=True))
@@ -149,7 +153,8 @@ def _run(task: Task, db: Database, outbox_id: int, runs: int, lease: timedelta,
     except Exception:
         metrics.TASK_RUNS.labels(task.name, "error").inc()
         raise
-    db.execute_now(*outbox.complete(outbox_id, utcnow()))
+    if not running.closed:  # else its work closed it (outbox.complete_with)
+        db.execute_now(*outbox.complete(outbox_id, utcnow()))
     metrics.TASK_RUNS.labels(task.name, "done").inc()
     return result
 

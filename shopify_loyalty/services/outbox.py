@@ -17,6 +17,7 @@ batches, event deliveries): each is an outbox row, swept by one relay.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import Executable, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.db import SEND_LEASE, QueuedTask, queue_after_commit, utcnow
+from shopify_loyalty.db import SEND_LEASE, QueuedTask, after_commit, queue_after_commit, utcnow
 from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry.context import request_id
@@ -164,6 +165,30 @@ def start(outbox_id: int, now: datetime, lease: timedelta) -> Bound:
 
 def complete(outbox_id: int, now: datetime, abandoned: bool = False) -> Bound:
     return _COMPLETE, {"row_id": outbox_id, "completed_at": now, "abandoned": abandoned}
+
+
+@dataclass
+class Running:
+    """The outbox row of the task running in this context (jobs.setup.run_unit_of_work),
+    and whether the task's work closed it in its own committed transaction."""
+
+    outbox_id: int
+    closed: bool = False
+
+
+RUNNING: ContextVar[Running | None] = ContextVar("running_outbox_row", default=None)
+
+
+def complete_with(session: Session) -> None:
+    """Close the running task's row in this transaction, the task's last: committed with the
+    work's effects, so the run needs no statement of its own after it (a rollback leaves the
+    row open, as any failed run does). Outside a task run, nothing."""
+    running = RUNNING.get()
+    if running is None or running.closed:
+        return
+    session.execute(_COMPLETE, {"row_id": running.outbox_id, "completed_at": utcnow(),
+                                "abandoned": False})
+    after_commit(session, lambda: setattr(running, "closed", True))
 
 
 # Built once (db.table_of): every task run runs both, as a statement and its parameters.
