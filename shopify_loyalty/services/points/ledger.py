@@ -16,16 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Update, bindparam
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_loyalty.db import utcnow
-from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.errors import InsufficientPointsError, NotFoundError
 from shopify_loyalty.models import Customer, LedgerKind, LedgerStatus, PointTransaction
 from shopify_loyalty.services.events import catalog
-from shopify_loyalty.services.points import batches
+from shopify_loyalty.services.points import batches, posting
 
 # A reward's refund taken back (the reward was used after all: services.rewards.usage).
 REWARD_SOURCE = "reward"
@@ -35,29 +33,6 @@ POINTS_EVENTS = {
     LedgerKind.REDEEMED: catalog.POINTS_REDEEMED,
     LedgerKind.EXPIRED: catalog.POINTS_EXPIRED,
 }
-
-
-def _apply_statement(activity: bool) -> Update:
-    """The balance UPDATE of a row; ``activity``: it also moves ``last_activity_at``."""
-    c = table_of(Customer).c
-    values: dict[str, Any] = {
-        "available_points": c.available_points + bindparam("delta"),
-        "credited_points": c.credited_points + bindparam("credited"),
-        "spent_points": c.spent_points + bindparam("spent"),
-    }
-    if activity:
-        values["last_activity_at"] = bindparam("at")
-    return (
-        table_of(Customer).update()
-        .where(c.id == bindparam("customer"), c.shop_id == bindparam("shop"),
-               c.available_points + bindparam("delta") >= 0)
-        .values(values)
-        .returning(c.available_points, c.credited_points, c.spent_points)
-    )
-
-
-# Built once (db.table_of), with and without the activity.
-_APPLY = {activity: _apply_statement(activity) for activity in (True, False)}
 
 
 @dataclass(frozen=True)
@@ -96,47 +71,26 @@ def post(
     at = utcnow()
     credited, spent = _lifetime_deltas(kind, points, source)
     activity = is_activity(kind, points)
-    result = session.execute(_APPLY[activity], {
-        "customer": customer.id, "shop": customer.shop_id, "delta": points,
-        "credited": credited, "spent": spent, "at": at,
-    }).first()
-    if result is None:
+    posted = posting.post_row(session, {
+        "shop_id": customer.shop_id, "customer_id": customer.id, "kind": kind,
+        "status": LedgerStatus.APPROVED, "points": points, "source_type": source.type,
+        "source_id": source.id, "note": note, "approve_after": None, "created_at": at,
+    }, credited, spent, activity)
+    if posted is None:
         if points >= 0:
             raise NotFoundError("customer not found")
         raise InsufficientPointsError()
-    available_after = result[0]
+    (available, lifetime_credited, lifetime_spent), row = posted
     # Keep the loaded object in step without another SELECT.
-    set_committed_value(customer, "available_points", result[0])
-    set_committed_value(customer, "credited_points", result[1])
-    set_committed_value(customer, "spent_points", result[2])
+    set_committed_value(customer, "available_points", available)
+    set_committed_value(customer, "credited_points", lifetime_credited)
+    set_committed_value(customer, "spent_points", lifetime_spent)
     if activity:
         set_committed_value(customer, "last_activity_at", at)
-    row = append(session, {
-        "shop_id": customer.shop_id, "customer_id": customer.id, "kind": kind,
-        "status": LedgerStatus.APPROVED, "points": points, "available_after": available_after,
-        "source_type": source.type, "source_id": source.id, "note": note,
-        "approve_after": None, "created_at": at,
-    })
-    batches.apply(session, row, at)
+    if points < 0:
+        batches.consume(session, customer.id, -points)  # a credit's batch came with the row
     emit_points_event(session, customer, row, event_data)
     return row
-
-
-def append(session: Session, values: dict[str, Any]) -> PointTransaction:
-    """Insert a ledger row of every column's ``values`` and return it in the session.
-
-    One INSERT built once, then the row attached as already stored (SQLAlchemy's
-    ``make_transient_to_detached``): the ORM's flush of a new object costs several times
-    the statement, and a ledger row is in every change of points.
-    """
-    row_id = session.execute(_APPEND, values).scalar_one()
-    row = PointTransaction(id=row_id, **values)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
-
-
-_APPEND = table_of(PointTransaction).insert().returning(table_of(PointTransaction).c.id)
 
 
 def is_activity(kind: LedgerKind, points: int) -> bool:
