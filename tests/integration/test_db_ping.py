@@ -29,8 +29,10 @@ def _backend(engine: Engine) -> int:
 
 
 def _terminate(admin: Engine, pid: int) -> None:
+    """End the backend and wait until it is gone (the timeout makes pg_terminate_backend
+    wait, up to 10 s), so the next use of its connection cannot race its exit."""
     with admin.connect() as connection:
-        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"),
                                   {"pid": pid}).scalar_one()
 
 
