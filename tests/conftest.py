@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from celery._state import _set_task_join_will_block
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -60,6 +61,17 @@ def _reset_schema(url: str) -> None:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def celery_may_join() -> None:
+    """Every test starts with Celery's join-would-block flag clear. The flag is one global of
+    the process, not of a thread: an eager ``apply_async`` sets it for its run and restores
+    what it found (``celery.result.denied_join_result``), so two threads applying tasks at
+    once (a concurrency test's redemptions) can restore each other's True and leave it set,
+    and a later test's ``EagerResult.get()`` then refuses to run ("Never call result.get()
+    within a task!"). An in-process worker (``start_worker``) sets it as well."""
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import pytest
 import redis
 import urllib3
 from celery import Celery
-from celery._state import _set_task_join_will_block
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
 from sqlalchemy import func, select
@@ -60,10 +59,6 @@ def broker_app(app: Flask, settings: Settings, committed_db: Database,
     # both back to the session's app (its shared tasks run eagerly).
     app.extensions["celery"].set_current()
     app.extensions["celery"].set_default()
-    # The worker's threads pool marks this process as inside a worker (result.get() would
-    # block), at times after start_worker has cleared it: clear it again for the suite's
-    # eager tasks, which join their results.
-    _set_task_join_will_block(False)
     store.flushdb()
     store.close()
 
