@@ -186,8 +186,7 @@ def complete_with(session: Session) -> None:
     running = RUNNING.get()
     if running is None or running.closed:
         return
-    session.execute(_COMPLETE, {"row_id": running.outbox_id, "completed_at": utcnow(),
-                                "abandoned": False})
+    session.execute(*complete(running.outbox_id, utcnow()))
     after_commit(session, lambda: setattr(running, "closed", True))
 
 

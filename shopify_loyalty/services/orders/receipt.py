@@ -35,7 +35,7 @@ def store_delivery(db: Database, delivery: webhooks.Delivery) -> int | None:
     if not db.is_postgres:
         with db.unit_of_work() as session:
             return webhooks.receive(session, delivery)
-    handled = delivery.topic in webhooks.HANDLERS or delivery.topic == "shop/redact"
+    handled = webhooks.is_handled(delivery.topic)
     now = utcnow()
     lease = db.send_lease if db.dispatcher is not None else None
     row = db.first_now(_STORE_AND_QUEUE, {

@@ -70,7 +70,7 @@ def receive(session: Session, delivery: Delivery) -> int | None:
         log.info("webhook %s %s for unknown or uninstalled shop %s: ignored",
                  delivery.topic, delivery.webhook_id, delivery.shop_domain)
         return None
-    handled = delivery.topic in HANDLERS or delivery.topic == "shop/redact"
+    handled = is_handled(delivery.topic)
     event_id = session.execute(_store_statement(session), {
         "shop_id": shop.id, "shop_domain": delivery.shop_domain, "topic": delivery.topic,
         "webhook_id": delivery.webhook_id, "event_id": delivery.event_id,
@@ -97,6 +97,11 @@ def _store_statement(dialect: str) -> Any:
     return (backend_insert(dialect, events)
             .on_conflict_do_nothing(index_elements=["webhook_id"])
             .returning(events.c.id))
+
+
+def is_handled(topic: str) -> bool:
+    """Whether a topic's deliveries are processed (the others are stored PROCESSED)."""
+    return topic in HANDLERS or topic == "shop/redact"
 
 
 def process_event(session: Session, event_id: int, now: datetime) -> WebhookEvent | None:
