@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import JSON, TypeDecorator
@@ -89,6 +89,7 @@ _AFTER_COMMIT = "after_commit"
 # Session.info key: how long a task handed to the broker after the commit has to run
 # (the dispatcher's lease); set when a dispatcher sends after every commit.
 SEND_LEASE = "send_lease"
+_T = TypeVar("_T")
 
 
 def make_engine(url: str) -> Engine:
@@ -160,22 +161,24 @@ class Database:
         For bookkeeping after a commit (marking outbox rows sent), where a transaction of
         its own would cost three round trips. Uses the sessions' bind, so it sees what they see.
         """
-        bind = self.sessions.kw.get("bind", self.engine)
-        if isinstance(bind, Engine):
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(statement, params)
-        else:
-            with bind.begin_nested():  # a test's connection: atomic, as autocommit is
-                bind.execute(statement, params)
+        self._now(statement, params, lambda _result: None)
 
     def first_now(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """``execute_now`` for a statement with RETURNING: its first row, or None."""
+        return self._now(statement, params, Result.first)
+
+    def all_now(self, statement: Executable, params: dict[str, Any] | None = None) -> list[Any]:
+        """``execute_now`` for a statement with RETURNING: all its rows."""
+        return self._now(statement, params, lambda result: list(result.all()))
+
+    def _now(self, statement: Executable, params: dict[str, Any] | None,
+             read: Callable[[Result[Any]], _T]) -> _T:
         bind = self.sessions.kw.get("bind", self.engine)
         if isinstance(bind, Engine):
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                return connection.execute(statement, params).first()
-        with bind.begin_nested():
-            return bind.execute(statement, params).first()
+                return read(connection.execute(statement, params))
+        with bind.begin_nested():  # a test's connection: atomic, as autocommit is
+            return read(bind.execute(statement, params))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,6 +18,7 @@ from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.errors import LoyaltyError, ShopifyUnavailableError, ShopNeedsReauthError
 from shopify_loyalty.jobs import scheduled
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
+from shopify_loyalty.jobs.setup import run_batch
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.events import delivery
 from shopify_loyalty.services.events.sync import run as shopify_sync
@@ -114,10 +115,7 @@ def process_webhook(self: Any, event_id: int) -> None:
     """
     db = _db()
     try:
-        with db.unit_of_work() as session:
-            event = webhooks.process_event(session, event_id, utcnow())
-            done = (event.topic, event.received_at, event.processed_at) if event else None
-            outbox.complete_with(session)  # the row closes with the event's effects
+        _apply_webhook(event_id)
     except LoyaltyError as exc:
         log.warning("webhook event %s failed: %s", event_id, exc)
         with db.unit_of_work() as session:
@@ -133,6 +131,22 @@ def process_webhook(self: Any, event_id: int) -> None:
             metrics.WEBHOOKS_PROCESSED.labels("unknown", "FAILED").inc()
             return
         raise
+
+
+@shared_task(name=webhooks.PROCESS_WEBHOOKS)  # type: ignore[untyped-decorator]
+def process_webhooks(rows: list[list[int]]) -> None:
+    """Apply a batch of stored events (the acknowledgements' sends, jobs.batching), each as
+    ``process_webhook`` applies one. An event that fails is left to its own
+    ``process_webhook`` run, which retries it and records its failures."""
+    run_batch(_db(), webhooks.PROCESS_WEBHOOK, rows, _lease(), _apply_webhook)
+
+
+def _apply_webhook(event_id: int) -> None:
+    """One event in its own transaction, which closes its outbox row with its effects."""
+    with _db().unit_of_work() as session:
+        event = webhooks.process_event(session, event_id, utcnow())
+        done = (event.topic, event.received_at, event.processed_at) if event else None
+        outbox.complete_with(session)
     if done is not None:
         topic, received_at, processed_at = done
         metrics.WEBHOOKS_PROCESSED.labels(metrics.topic_label(topic), "PROCESSED").inc()

@@ -163,6 +163,12 @@ def start(outbox_id: int, now: datetime, lease: timedelta) -> Bound:
     return _START, {"row_id": outbox_id, "due_at": now + lease}
 
 
+def start_many(outbox_ids: Sequence[int], now: datetime, lease: timedelta) -> Bound:
+    """``start`` for a batch's rows (jobs.setup.run_batch), in one statement: a row each
+    (id, runs, request id) for those still open."""
+    return _START_MANY, {"row_ids": list(outbox_ids), "due_at": now + lease}
+
+
 def complete(outbox_id: int, now: datetime, abandoned: bool = False) -> Bound:
     return _COMPLETE, {"row_id": outbox_id, "completed_at": now, "abandoned": abandoned}
 
@@ -197,6 +203,11 @@ _OPEN_ROW = (_ROWS.c.id == bindparam("row_id"), _ROWS.c.completed_at.is_(None))
 _START = (_ROWS.update().where(*_OPEN_ROW)
           .values(attempts=_ROWS.c.attempts + 1)
           .returning(_ROWS.c.attempts, _ROWS.c.request_id))
+_START_MANY = (_ROWS.update()
+               .where(_ROWS.c.id.in_(bindparam("row_ids", expanding=True)),
+                      _ROWS.c.completed_at.is_(None))
+               .values(attempts=_ROWS.c.attempts + 1)
+               .returning(_ROWS.c.id, _ROWS.c.attempts, _ROWS.c.request_id))
 _COMPLETE = _ROWS.update().where(*_OPEN_ROW)
 
 

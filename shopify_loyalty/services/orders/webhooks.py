@@ -35,6 +35,8 @@ from shopify_loyalty.shopify import webhook_payloads as payloads
 log = logging.getLogger(__name__)
 
 PROCESS_WEBHOOK = "loyalty.process_webhook"
+# Many events' rows in one message, each applied as PROCESS_WEBHOOK would (jobs.batching).
+PROCESS_WEBHOOKS = "loyalty.process_webhooks"
 # Shopify sends these after an uninstall (shop/redact 48 hours later); the law wants them
 # honoured, so they are the only topics an uninstalled shop's deliveries are stored for.
 PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
