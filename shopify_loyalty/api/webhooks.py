@@ -58,6 +58,15 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+def _utf8(body: bytes) -> str | None:
+    """The body as text, without a byte order mark (json.loads reads UTF-16 and UTF-32 too:
+    those payloads are encoded again)."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
 @blp.post("/webhooks")
 def receive() -> Response:
     """200 once stored (or a duplicate, or for a shop we do not serve); 401 bad signature.
@@ -86,6 +95,7 @@ def receive() -> Response:
         event_id=request.headers.get("X-Shopify-Event-Id", "")[:128] or None,
         triggered_at=_timestamp(request.headers.get("X-Shopify-Triggered-At")),
         payload=payload,
+        body=None if b"\\u0000" in body else _utf8(body),
     )
     event_id = receipt.store_delivery(database(), delivery)
     metrics.WEBHOOKS_RECEIVED.labels(metrics.topic_label(delivery.topic),

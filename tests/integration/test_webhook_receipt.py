@@ -1,10 +1,13 @@
 """The acknowledgement's store (services.orders.receipt) gives the same answers on PostgreSQL
-(one autocommitted statement) and on the embedded SQLite default (``receive`` in a unit of
-work): what is stored, what is queued, what is handed to the dispatcher; and an order's
+(one autocommitted statement, on the driver's connection with the real engine, through
+SQLAlchemy on a test's connection) and on the embedded SQLite default (``receive`` in a unit
+of work): what is stored, what is queued, what is handed to the dispatcher; and an order's
 row lock (one upsert) on both."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, QueuedTask, utcnow
@@ -31,7 +35,7 @@ from tests import factories
 from tests import shopify_webhooks as hooks
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=["postgresql", "postgresql-driver", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
           make_app: Callable[[Settings], Flask]) -> Iterator[Database]:
     """A database of the backend with two shops, the second uninstalled, and a dispatcher
@@ -39,11 +43,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
     if request.param == "postgresql":
         db: Database = request.getfixturevalue("db")
         request.getfixturevalue("session")  # the test's outer transaction, rolled back after
+    elif request.param == "postgresql-driver":
+        db = request.getfixturevalue("committed_db")  # the real engine: its pool's connections
     else:
         app = make_app(replace(settings, database_url=f"sqlite:///{tmp_path / 'loyalty.db'}"))
         assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
         db = app.extensions["loyalty_db"]
-    assert db.is_postgres is (request.param == "postgresql")
+    assert db.is_postgres is request.param.startswith("postgresql")
     with db.unit_of_work() as session:
         factories.shop(session, domain="open.myshopify.com")
         factories.shop(session, domain="gone.myshopify.com", uninstalled_at=utcnow())
@@ -144,3 +150,34 @@ def test_an_order_earns_once_whatever_the_topics_that_bring_it(store: Database) 
         customer = session.get_one(Customer, record.customer_id)
         assert (record.earned_points, customer.available_points) == (42, 42)
         assert session.scalars(select(PointTransaction.points)).all() == [42]
+
+
+def test_the_body_is_stored_as_sent_and_a_value_the_server_refuses_is_a_data_error(
+    store: Database,
+) -> None:
+    body = '{"id": 820982911946154508, "price": 1.10, "note": "\\u00fc"}'
+    event_id = receipt.store_delivery(store, webhooks.Delivery(
+        topic="orders/paid", shop_domain="open.myshopify.com", webhook_id="wh-body",
+        event_id=None, triggered_at=None, payload=json.loads(body), body=body))
+    with store.unit_of_work() as session:
+        event = session.get_one(WebhookEvent, event_id)
+        assert event.payload == {"id": 820982911946154508, "price": 1.10, "note": "ü"}
+    if not store.is_postgres:
+        return  # SQLite keeps any JSON Python reads
+    with pytest.raises(DataError):  # the app answers 422 (errors.py)
+        receipt.store_delivery(store, webhooks.Delivery(
+            topic="orders/paid", shop_domain="open.myshopify.com", webhook_id="wh-nan",
+            event_id=None, triggered_at=None, payload={"total": math.nan},
+            body='{"total": NaN}'))
+    # The pool's connections are as good as before, and none was left in autocommit: a
+    # rolled-back unit of work keeps nothing.
+    assert deliver(store, "orders/paid", "wh-after") is not None
+    with pytest.raises(RuntimeError), store.unit_of_work() as session:
+        factories.shop(session, domain="rolled-back.myshopify.com")
+        session.flush()
+        raise RuntimeError("roll back")
+    events, _rows = stored(store)
+    assert [webhook_id for _topic, webhook_id, _status in events] == ["wh-body", "wh-after"]
+    with store.unit_of_work() as session:
+        assert session.scalars(select(Shop.domain).where(
+            Shop.domain == "rolled-back.myshopify.com")).first() is None

@@ -13,13 +13,16 @@ holds both backends to the same answers.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from sqlalchemy import Boolean, Select, bindparam, func, or_, select
+from sqlalchemy import Boolean, Select, Text, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shopify_loyalty.db import Database, QueuedTask, utcnow
+from shopify_loyalty.db_driver import DriverStatement, first_on_driver
 from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import OutboxMessage, Shop, WebhookEvent, WebhookStatus
 from shopify_loyalty.services import outbox
@@ -38,13 +41,14 @@ def store_delivery(db: Database, delivery: webhooks.Delivery) -> int | None:
     handled = webhooks.is_handled(delivery.topic)
     now = utcnow()
     lease = db.send_lease if db.dispatcher is not None else None
-    row = db.first_now(_STORE_AND_QUEUE, {
+    row = first_on_driver(db, _STORE_AND_QUEUE_SQL, {
         "domain": delivery.shop_domain,
         "privacy": delivery.topic in webhooks.PRIVACY_TOPICS,
         "topic": delivery.topic, "webhook_id": delivery.webhook_id,
         "event_id": delivery.event_id, "triggered_at": delivery.triggered_at,
-        "payload": delivery.payload, "received_at": now,
-        "status": WebhookStatus.RECEIVED if handled else WebhookStatus.PROCESSED,
+        "payload": delivery.body if delivery.body is not None else json.dumps(delivery.payload),
+        "received_at": now,
+        "status": (WebhookStatus.RECEIVED if handled else WebhookStatus.PROCESSED).value,
         "handled": handled,
         **{f"outbox_{name}": value for name, value in outbox.row_values(
             None, webhooks.PROCESS_WEBHOOK, now, lease).items() if name != "shop_id"},
@@ -81,7 +85,9 @@ def _store_and_queue() -> Select[Any]:
              "payload", "status", "attempts", "received_at"],
             select(shop.c.id, shop.c.domain, _typed("topic", e.topic),
                    _typed("webhook_id", e.webhook_id), _typed("event_id", e.event_id),
-                   _typed("triggered_at", e.triggered_at), _typed("payload", e.payload),
+                   _typed("triggered_at", e.triggered_at),
+                   # The JSON text as it came: the server parses it, nothing encodes it again.
+                   cast(bindparam("payload", type_=Text), JSONB),
                    _typed("status", e.status), bindparam("attempts", 0),
                    _typed("received_at", e.received_at)),
             include_defaults=False)
@@ -109,5 +115,5 @@ def _store_and_queue() -> Select[Any]:
     return select(stored.c.id, stored.c.shop_id, select(queued.c.id).scalar_subquery())
 
 
-# Built once: every acknowledgement on PostgreSQL runs it.
-_STORE_AND_QUEUE = _store_and_queue()
+# Compiled once: every acknowledgement on PostgreSQL runs it on the driver's connection.
+_STORE_AND_QUEUE_SQL = DriverStatement(_store_and_queue())

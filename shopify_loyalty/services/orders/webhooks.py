@@ -58,6 +58,9 @@ class Delivery:
     event_id: str | None
     triggered_at: datetime | None
     payload: Any
+    # The payload's JSON as Shopify sent it, when it can be stored as it is (it holds no NUL
+    # escape, which JSONB refuses): stored without being encoded again (receipt.py).
+    body: str | None = None
 
 
 def receive(session: Session, delivery: Delivery) -> int | None:
