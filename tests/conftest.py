@@ -25,6 +25,7 @@ from shopify_loyalty import create_app
 from shopify_loyalty.cli.db import alembic_config
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Base, Database, QueuedTask
+from shopify_loyalty.services import program_cache
 from shopify_loyalty.shopify.auth import issue_customer_token
 from tests import factories
 from tests.integration.events_setup import (  # noqa: F401 (the outbound webhooks' fixtures)
@@ -72,6 +73,14 @@ def celery_may_join() -> None:
     and a later test's ``EagerResult.get()`` then refuses to run ("Never call result.get()
     within a task!"). An in-process worker (``start_worker``) sets it as well."""
     _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_program_copies() -> None:
+    """Every test starts with no copy of any shop's program (services.program_cache): the
+    tests empty their tables and restart their ids, so a new shop can have an old one's id
+    and version, which no shop of a real database does."""
+    program_cache.forget()
 
 
 @pytest.fixture(scope="session")

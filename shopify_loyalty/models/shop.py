@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_loyalty.db import Base, Id, Json, UTCDateTime, utcnow
@@ -49,6 +49,9 @@ class Shop(Base):
     # points earned before it count as earned then (services.points.expiry).
     points_expiry_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moved by the database whenever the shop's tiers, rules or endpoints change (migration
+    # 0019's triggers): what services.program_cache checks its copies against.
+    program_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     @property
     def installed(self) -> bool:

@@ -17,7 +17,7 @@ SERVICES = ROOT / "shopify_loyalty" / "services"
 # Lowest first: a package may import the ones before it, never one after it.
 LAYERS = ("shops", "events", "program", "points", "rewards", "customers", "orders")
 # Mechanisms any package may use; they import no package.
-MECHANISMS = ("outbox", "idempotency", "paging")
+MECHANISMS = ("outbox", "idempotency", "paging", "program_cache")
 MAX_MODULE_LINES = 250
 
 

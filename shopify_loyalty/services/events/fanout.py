@@ -19,6 +19,7 @@ from shopify_loyalty.db import utcnow
 from shopify_loyalty.db_reuse import transaction_memo
 from shopify_loyalty.models import DeliveryStatus, EventDelivery, EventEndpoint, LoyaltyEvent
 from shopify_loyalty.services import outbox
+from shopify_loyalty.services.program_cache import program_values
 
 DELIVER_EVENT = "loyalty.deliver_event"
 
@@ -43,12 +44,14 @@ def fan_out(session: Session, event: LoyaltyEvent) -> list[int]:
 
 
 def _enabled_endpoints(session: Session, shop_id: int) -> list[tuple[int, list[str] | None]]:
-    """The shop's enabled endpoints and their types, read once a transaction."""
+    """The shop's enabled endpoints and their types, read once a transaction (and kept by
+    the process while the shop's program is unchanged: services.program_cache)."""
     memo = transaction_memo(session, ENDPOINTS_MEMO)
     if shop_id not in memo:
         # Without a flush: the pending event would go in alone, not with the next ones.
         with session.no_autoflush:
-            memo[shop_id] = _read_enabled(session, shop_id)
+            memo[shop_id] = program_values(session, shop_id, "endpoints",
+                                           lambda: _read_enabled(session, shop_id))
     found: list[tuple[int, list[str] | None]] = memo[shop_id]
     return found
 

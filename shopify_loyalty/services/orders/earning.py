@@ -23,7 +23,6 @@ from shopify_loyalty.models import (
     LedgerKind,
     OrderPoints,
     Shop,
-    VipTier,
 )
 from shopify_loyalty.services.customers import profiles, referral_completion, tiers
 from shopify_loyalty.services.customers.enrolment import enrol
@@ -32,6 +31,7 @@ from shopify_loyalty.services.orders.records import lock_order
 from shopify_loyalty.services.orders.reversals import reverse_earlier_refunds
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.points import pending as pending_points
+from shopify_loyalty.services.program import tiers as ladder_of
 from shopify_loyalty.services.program.earn_rules import active_rule
 from shopify_loyalty.shopify.webhook_payloads import OrderFacts
 
@@ -57,9 +57,9 @@ def purchase_points(amount: Decimal, rule: EarnRule, multiplier: Decimal) -> int
     return int(points.to_integral_value(rounding=ROUND_DOWN))
 
 
-def _multiplier(session: Session, customer: Customer) -> Decimal:
-    tier = session.get(VipTier, customer.vip_tier_id) if customer.vip_tier_id else None
-    return tier.earn_multiplier if tier is not None else Decimal("1")
+def _multiplier(session: Session, shop: Shop, customer: Customer) -> Decimal:
+    held = [t for t in ladder_of.tiers(session, shop) if t.id == customer.vip_tier_id]
+    return held[0].earn_multiplier if held else Decimal("1")
 
 
 def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetime) -> None:
@@ -85,13 +85,13 @@ def earn_for_order(session: Session, shop: Shop, order: OrderFacts, now: datetim
     record.refund_basis = order.subtotal
     if order.cancelled and record.cancelled_at is None:
         record.cancelled_at = now  # known cancelled: a later orders/cancelled has nothing to do
-    _earn_points(session, customer, order, record, rule, now)
+    _earn_points(session, shop, customer, order, record, rule, now)
     order_progress.count_order(session, customer, record, order_progress.order_time(order, now))
     tiers.upgrade(session, shop, customer, now)
 
 
-def _earn_points(session: Session, customer: Customer, order: OrderFacts, record: OrderPoints,
-                 rule: EarnRule | None, now: datetime) -> None:
+def _earn_points(session: Session, shop: Shop, customer: Customer, order: OrderFacts,
+                 record: OrderPoints, rule: EarnRule | None, now: datetime) -> None:
     if rule is None or customer.status is not CustomerStatus.ACTIVE:
         return
     if record.cancelled_at is not None:
@@ -99,7 +99,7 @@ def _earn_points(session: Session, customer: Customer, order: OrderFacts, record
     # The multiplier of the tier held before this order: an order that crosses a threshold
     # earns at the old tier's rate, the next one at the new tier's.
     points = purchase_points(record.eligible_amount or Decimal("0"), rule,
-                             _multiplier(session, customer))
+                             _multiplier(session, shop, customer))
     if points <= 0:
         return
     source = ledger.Source("order", str(order.id))

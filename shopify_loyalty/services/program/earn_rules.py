@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import EarnRule, EarnRuleKind, RedeemRuleKind, Shop
 from shopify_loyalty.services.program.changes import apply_changes
+from shopify_loyalty.services.program_cache import program_rows
 
 # Longer than any return window; a rule asking more is a typo.
 MAX_PENDING_DAYS = 365
@@ -151,11 +152,14 @@ def active_rule(session: Session, shop: Shop, kind: EarnRuleKind,
     newest active one.
 
     A merchant who adds a rule means it to apply from now on; the older ones stay listed
-    until deactivated, and a program never earns twice for one purchase.
+    until deactivated, and a program never earns twice for one purchase. To read only
+    (services.program_cache).
     """
     query = select(EarnRule).where(
         EarnRule.shop_id == shop.id, EarnRule.kind == kind, EarnRule.active.is_(True)
     )
     if network is not None:
         query = query.where(EarnRule.network == network_of(kind, network))
-    return session.scalars(query.order_by(EarnRule.id.desc()).limit(1)).first()
+    found = program_rows(session, shop.id, f"earn_rule {kind.value} {network}", lambda: list(
+        session.scalars(query.order_by(EarnRule.id.desc()).limit(1))))
+    return found[0] if found else None

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from shopify_loyalty.errors import NotFoundError, ValidationError
 from shopify_loyalty.models import Shop, VipTier
 from shopify_loyalty.services.events.sync import marks as shopify_sync
+from shopify_loyalty.services.program_cache import program_rows
 
 # A multiplier beyond this is a typo (x1000 points per order), not a program.
 MAX_MULTIPLIER = Decimal("100")
@@ -94,8 +95,9 @@ def create_tier(session: Session, shop: Shop, spec: TierSpec) -> VipTier:
 
 
 def tiers(session: Session, shop: Shop) -> Sequence[VipTier]:
-    """All the shop's tiers, active or not, lowest first."""
-    return session.scalars(_SHOP_TIERS, {"shop": shop.id}).all()
+    """All the shop's tiers, active or not, lowest first (to read: services.program_cache)."""
+    return program_rows(session, shop.id, "tiers",
+                        lambda: session.scalars(_SHOP_TIERS, {"shop": shop.id}).all())
 
 
 # Built once: every loyalty info and every order's tier check reads it.

@@ -31,6 +31,7 @@ from shopify_loyalty.services import outbox
 from shopify_loyalty.services.events import catalog
 from shopify_loyalty.services.points import ledger
 from shopify_loyalty.services.program import tiers
+from shopify_loyalty.services.program_cache import program_rows
 from shopify_loyalty.services.rewards.codes import generate_code
 
 CENT = Decimal("0.01")
@@ -52,8 +53,11 @@ class RedeemCommand:
 
 
 def active_rule(session: Session, shop: Shop, rule_id: int) -> RedeemRule:
-    """Raises RedeemRuleNotFoundError for a missing, inactive or other shop's rule."""
-    rule = session.get(RedeemRule, rule_id)
+    """Raises RedeemRuleNotFoundError for a missing, inactive or other shop's rule. To read
+    only (services.program_cache)."""
+    found = program_rows(session, shop.id, f"redeem_rule {rule_id}", lambda: [
+        row for row in [session.get(RedeemRule, rule_id)] if row is not None])
+    rule = found[0] if found else None
     if rule is None or rule.shop_id != shop.id or not rule.active:
         raise RedeemRuleNotFoundError()
     return rule
