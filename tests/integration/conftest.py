@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 import responses
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from shopify_loyalty import create_app
 from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
+from shopify_loyalty.db import Database
 from shopify_loyalty.models import Customer, Shop
 from shopify_loyalty.services.shops.admins import ShopAdmins
 from shopify_loyalty.shopify.bucket import InMemoryBucket
@@ -22,6 +26,8 @@ from tests.graphql_schema import assert_bodies_valid
 
 ACCESS_TOKEN = "shpat_fulfil_test"
 CUSTOMER = 1001
+# DB 8 is the in-process worker tests' broker (and cost buckets), flushed before and after.
+REDIS_BROKER_URL = "redis://127.0.0.1:6379/8"
 
 
 @pytest.fixture
@@ -64,3 +70,20 @@ def shopify(token_shop: Shop, admins: ShopAdmins) -> Iterator[FakeShopify]:
 
 def last_variables(fake: FakeShopify) -> dict[str, Any]:
     return fake.calls[-1].variables
+
+
+@pytest.fixture
+def redis_broker_app(app: Flask, settings: Settings, committed_db: Database,
+                     redis_lock: None) -> Iterator[Flask]:
+    """A second app on the same database, with Redis as broker (tasks are not eager), for a
+    worker started in the test (``celery.contrib.testing.worker.start_worker``)."""
+    store = redis.Redis.from_url(REDIS_BROKER_URL)
+    store.flushdb()
+    broker_app = create_app(dataclasses.replace(settings, redis_url=REDIS_BROKER_URL),
+                            TESTING=True)
+    yield broker_app
+    broker_app.extensions["loyalty_db"].dispose()
+    # create_app made the broker app Celery's default; give it back to the session's app.
+    app.extensions["celery"].set_default()
+    store.flushdb()
+    store.close()

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.jobs.dispatch import OutboxDispatcher
@@ -34,22 +32,7 @@ from tests import factories
 from tests import shopify_webhooks as hooks
 from tests.integration.webhook_setup import purchase_rule
 
-# DB 8 is this branch's broker; it is flushed before and after (conftest's redis_lock).
-REDIS_URL = "redis://127.0.0.1:6379/8"
 ORDERS = 40
-
-
-@pytest.fixture
-def broker_app(app: Flask, settings: Settings, committed_db: Database,
-               redis_lock: None) -> Iterator[Flask]:
-    store = redis.Redis.from_url(REDIS_URL)
-    store.flushdb()
-    broker_app = create_app(dataclasses.replace(settings, redis_url=REDIS_URL), TESTING=True)
-    yield broker_app
-    broker_app.extensions["loyalty_db"].dispose()
-    app.extensions["celery"].set_default()
-    store.flushdb()
-    store.close()
 
 
 def _dispatcher(app: Flask) -> OutboxDispatcher:
@@ -71,22 +54,22 @@ def _published(celery: Celery, monkeypatch: pytest.MonkeyPatch) -> list[tuple[st
 
 
 def test_many_acknowledgements_are_one_message_and_every_event_is_applied_once(
-    broker_app: Flask, committed_db: Database, monkeypatch: pytest.MonkeyPatch,
+    redis_broker_app: Flask, committed_db: Database, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with committed_db.unit_of_work() as session:
         shop = factories.shop(session)
         purchase_rule(session, shop)
-    celery: Celery = broker_app.extensions["celery"]
+    celery: Celery = redis_broker_app.extensions["celery"]
     published = _published(celery, monkeypatch)
-    batcher = _dispatcher(broker_app).batcher
+    batcher = _dispatcher(redis_broker_app).batcher
     assert batcher is not None
     batcher.max_wait = 3600  # only the flush below sends: the batch is exactly these rows
-    client = broker_app.test_client()
+    client = redis_broker_app.test_client()
     for n in range(ORDERS):
         order = hooks.order(order_id=hooks.ORDER_ID + n, customer_id=hooks.CUSTOMER_ID + n)
         assert hooks.deliver(client, shop.domain, "orders/paid", order).status_code == 200
     assert published == []  # acknowledged, nothing published yet
-    _dispatcher(broker_app).flush()
+    _dispatcher(redis_broker_app).flush()
 
     [(name, [rows])] = published
     assert name == "loyalty.process_webhooks"

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Iterator
 
-import pytest
-import redis
 import responses
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
 from sqlalchemy import select
 
-from shopify_loyalty import create_app
-from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY, Settings
+from shopify_loyalty.config import DEV_TOKEN_ENCRYPTION_KEY
 from shopify_loyalty.db import Database
 from shopify_loyalty.models import FulfillmentStatus, OutboxMessage, Reward
 from shopify_loyalty.token_cipher import TokenCipher
@@ -25,27 +20,9 @@ from tests.fake_shopify import FakeShopify
 from tests.graphql_schema import assert_bodies_valid
 from tests.integration.conftest import ACCESS_TOKEN, CUSTOMER
 
-# DB 8 is this branch's: broker and cost buckets. It is flushed before and after.
-REDIS_URL = "redis://127.0.0.1:6379/8"
-
-
-@pytest.fixture
-def broker_app(app: Flask, settings: Settings, committed_db: Database,
-               redis_lock: None) -> Iterator[Flask]:
-    """A second app on the same database, with Redis as broker (tasks are not eager)."""
-    store = redis.Redis.from_url(REDIS_URL)
-    store.flushdb()
-    worker_app = create_app(dataclasses.replace(settings, redis_url=REDIS_URL), TESTING=True)
-    yield worker_app
-    worker_app.extensions["loyalty_db"].dispose()
-    # create_app made the broker app Celery's default; give it back to the session's app.
-    app.extensions["celery"].set_default()
-    store.flushdb()
-    store.close()
-
 
 def test_redeem_to_done_through_a_celery_worker_on_redis(
-    broker_app: Flask, committed_db: Database
+    redis_broker_app: Flask, committed_db: Database
 ) -> None:
     with committed_db.unit_of_work() as session:
         shop = factories.shop(
@@ -54,13 +31,13 @@ def test_redeem_to_done_through_a_celery_worker_on_redis(
         customer = factories.customer(session, shop, CUSTOMER, points=1000)
         rule = factories.rule(session, shop)
         session.info.clear()  # the balance adjustment queues nothing worth sending here
-    celery: Celery = broker_app.extensions["celery"]
+    celery: Celery = redis_broker_app.extensions["celery"]
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         shopify = FakeShopify(mock)
         shopify.serve(shop.domain)
         with start_worker(celery, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            response = broker_app.test_client().post(
+            response = redis_broker_app.test_client().post(
                 "/loyalty/cp/api/redeem-points",
                 json={"redeemRuleId": rule.id},
                 headers=auth(shop.domain, customer.shopify_customer_id),
