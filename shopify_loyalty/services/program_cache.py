@@ -24,7 +24,6 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
 from shopify_loyalty.db import Base
-from shopify_loyalty.db_reuse import transaction_memo
 from shopify_loyalty.models import EarnRule, EventEndpoint, RedeemRule, Shop, VipTier
 
 PROGRAM_MODELS: tuple[type[Base], ...] = (VipTier, EarnRule, RedeemRule, EventEndpoint)
@@ -51,7 +50,7 @@ def program_values(session: Session, shop_id: int, what: str, read: Callable[[],
 def _cached(session: Session, shop_id: int, what: str, read: Callable[[], T],
             copy: Callable[[T], T]) -> T:
     version = _version(session, shop_id)
-    if version is None or transaction_memo(session, _WRITTEN):
+    if version is None or session.info.get(_WRITTEN):
         return read()
     kept = _COPIES.get((what, shop_id))
     if kept is not None and kept[0] == version:
@@ -86,12 +85,20 @@ def forget() -> None:
 def _note_program_writes(session: Session, _context: Any) -> None:
     written = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(row, PROGRAM_MODELS) for row in written):
-        transaction_memo(session, _WRITTEN)[True] = True
+        session.info[_WRITTEN] = True
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_program_statements(state: ORMExecuteState) -> None:
-    # An UPDATE or DELETE statement on one of the tables (delivery.py disables endpoints so).
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+    # A statement that writes one of the tables (delivery.py disables endpoints so).
+    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
             and state.bind_mapper.class_ in PROGRAM_MODELS:
-        transaction_memo(state.session, _WRITTEN)[True] = True
+        state.session.info[_WRITTEN] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_program_writes(session: Session, transaction: Any) -> None:
+    # Only at the root transaction's end: a savepoint rolled back inside it leaves the
+    # outer transaction's own writes in place (a memo may forget; this must not).
+    if transaction.parent is None:
+        session.info.pop(_WRITTEN, None)

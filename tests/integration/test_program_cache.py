@@ -120,6 +120,9 @@ def test_a_transaction_that_changed_the_program_reads_its_own_change(
         tiers.create_tier(session, shop, TierSpec(name="Silver", threshold=Decimal("100")))
         # The shop in memory still has the version it was read with; the copy is not used.
         assert [t.name for t in tiers.tiers(session, shop)] == ["Silver"]
+        savepoint = session.begin_nested()  # one rolled back (an enrolment's insert, say)
+        savepoint.rollback()
+        assert [t.name for t in tiers.tiers(session, shop)] == ["Silver"]
 
 
 def test_copies_are_apart_from_every_session(committed_db: Database) -> None:
