@@ -142,10 +142,19 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class Console:
-    """What the page logged; a test names the errors it provokes (an API's 422)."""
+    """What the page logged while the test ran; a test names the errors it provokes (an
+    API's 422). Once the test's body is over, nothing more counts: the teardown shuts the
+    test's servers down, and a request of the page still in flight then (a module script,
+    the icon) fails with ERR_CONNECTION_RESET, which is the teardown's doing, not the page's.
+    """
 
     errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
+    settled: bool = False
+
+    def log(self, entry: str) -> None:
+        if not self.settled:
+            self.errors.append(entry)
 
     def allow(self, pattern: str) -> None:
         self.allowed.append(re.compile(pattern))
@@ -159,6 +168,14 @@ def console() -> Console:
     return Console()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    yield
+    console = getattr(item, "funcargs", {}).get("console")
+    if isinstance(console, Console):
+        console.settled = True
+
+
 @pytest.fixture
 def page(browser: Browser, console: Console) -> Iterator[Page]:
     context = browser.new_context(locale="en-US", timezone_id="UTC",
@@ -168,10 +185,10 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
 
     def logged(message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
-            console.errors.append(f"{message.type}: {message.text}")
+            console.log(f"{message.type}: {message.text}")
 
     tab.on("console", logged)
-    tab.on("pageerror", lambda error: console.errors.append(f"pageerror: {error}"))
+    tab.on("pageerror", lambda error: console.log(f"pageerror: {error}"))
     yield tab
     context.close()
     assert console.unexpected() == []
