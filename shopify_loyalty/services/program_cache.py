@@ -76,6 +76,11 @@ def _detached(row: M) -> M:
     return copy
 
 
+def copies() -> int:
+    """How many copies the process holds (one per shop and kind)."""
+    return len(_COPIES)
+
+
 def forget() -> None:
     """Drop every copy (tests that change a program outside any session, by hand)."""
     _COPIES.clear()

@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database
-from shopify_loyalty.models import EarnRuleKind, EventEndpoint, Shop, VipTier
+from shopify_loyalty.errors import RedeemRuleNotFoundError
+from shopify_loyalty.models import EarnRuleKind, EventEndpoint, RedeemRule, Shop, VipTier
+from shopify_loyalty.services import program_cache
 from shopify_loyalty.services.events.fanout import _enabled_endpoints
 from shopify_loyalty.services.program import earn_rules, tiers
 from shopify_loyalty.services.program.tiers import TierSpec
+from shopify_loyalty.services.rewards import redemption
 from tests import factories
 
 
@@ -139,3 +142,30 @@ def test_copies_are_apart_from_every_session(committed_db: Database) -> None:
         row = session.scalars(select(VipTier)).one()
         assert row is not copy
     assert isinstance(session, Session)
+
+
+def test_reward_rules_are_one_copy_a_shop_whatever_ids_are_asked_for(
+    committed_db: Database,
+) -> None:
+    with committed_db.unit_of_work() as session:
+        shop = factories.shop(session)
+        other = factories.shop(session, domain="other.myshopify.com")
+        mine, theirs = factories.rule(session, shop).id, factories.rule(session, other).id
+        shop_id = shop.id
+
+    def ask(rule_id: int) -> int | None:
+        with committed_db.unit_of_work() as session:
+            try:
+                return redemption.active_rule(session, session.get_one(Shop, shop_id),
+                                              rule_id).id
+            except RedeemRuleNotFoundError:
+                return None
+
+    assert ask(mine) == mine
+    kept = program_cache.copies()
+    # Another shop's rule and ids that exist nowhere: refused, and the copies do not grow.
+    assert [ask(rule_id) for rule_id in (theirs, *range(10**6, 10**6 + 50))] == [None] * 51
+    assert program_cache.copies() == kept
+    with committed_db.unit_of_work() as session:
+        session.get_one(RedeemRule, mine).active = False
+    assert ask(mine) is None

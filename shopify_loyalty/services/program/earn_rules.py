@@ -160,6 +160,7 @@ def active_rule(session: Session, shop: Shop, kind: EarnRuleKind,
     )
     if network is not None:
         query = query.where(EarnRule.network == network_of(kind, network))
-    found = program_rows(session, shop.id, f"earn_rule {kind.value} {network}", lambda: list(
+    key = f"earn_rule {kind.value} {network_of(kind, network)}"  # the networks are few
+    found = program_rows(session, shop.id, key, lambda: list(
         session.scalars(query.order_by(EarnRule.id.desc()).limit(1))))
     return found[0] if found else None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.errors import (
@@ -52,12 +52,16 @@ class RedeemCommand:
     variant_id: int | None = None
 
 
+_SHOP_RULES = select(RedeemRule).where(RedeemRule.shop_id == bindparam("shop"))
+
+
 def active_rule(session: Session, shop: Shop, rule_id: int) -> RedeemRule:
     """Raises RedeemRuleNotFoundError for a missing, inactive or other shop's rule. To read
-    only (services.program_cache)."""
-    found = program_rows(session, shop.id, f"redeem_rule {rule_id}", lambda: [
-        row for row in [session.get(RedeemRule, rule_id)] if row is not None])
-    rule = found[0] if found else None
+    only (services.program_cache: the shop's rules are one copy, so the ids a client asks
+    for, existing or not, add nothing to it)."""
+    rules = program_rows(session, shop.id, "redeem_rules",
+                         lambda: session.scalars(_SHOP_RULES, {"shop": shop.id}).all())
+    rule = next((row for row in rules if row.id == rule_id), None)
     if rule is None or rule.shop_id != shop.id or not rule.active:
         raise RedeemRuleNotFoundError()
     return rule
