@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -20,7 +21,13 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.common import BENCH_DATABASE_URL, BENCH_REDIS_URL, cpu_seconds, load_average
+from bench.common import (
+    BENCH_DATABASE_URL,
+    BENCH_REDIS_URL,
+    CpuMeter,
+    cpu_seconds,
+    load_average,
+)
 from bench.redeem import API_KEY, DOMAIN, SECRET, seed
 from shopify_loyalty import create_app
 from shopify_loyalty.config import Settings
@@ -35,6 +42,9 @@ def main() -> None:
     parser.add_argument("--what", choices=["redeem", "webhook"], default="redeem")
     parser.add_argument("--seed", action="store_true", help="reset and seed the database")
     parser.add_argument("--pyinstrument", action="store_true")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="under valgrind --tool=callgrind --instr-atstart=no: count the "
+                        "requests' instructions only (repeatable on a noisy machine)")
     parser.add_argument("--in-process", action="store_true",
                         help="no broker: each task runs right after its commit, so a webhook's "
                         "numbers include its processing (the worker's share: subtract)")
@@ -96,10 +106,19 @@ def main() -> None:
 
         profiler = Profiler(interval=0.0002)
         profiler.start()
+    if args.callgrind:
+        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True,
+                       capture_output=True)
+    database = CpuMeter(lambda: [], BENCH_DATABASE_URL)
+    database.start()
     cpu, wall = cpu_seconds(os.getpid()), time.perf_counter()
     for n in range(args.requests):
         one(n + 20)
     cpu, wall = cpu_seconds(os.getpid()) - cpu, time.perf_counter() - wall
+    database_cpu = database.stop()[1]
+    if args.callgrind:
+        subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True,
+                       capture_output=True)
     if profiler is not None:
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
@@ -115,6 +134,8 @@ def main() -> None:
     per = {k: round(v / args.requests, 2) for k, v in statements.most_common()}
     print(json.dumps({"what": args.what, "requests": args.requests,
                       "cpu_ms_per_request": round(cpu / args.requests * 1000, 2),
+                      "postgresql_cpu_ms_per_request": round(
+                          database_cpu / args.requests * 1000, 2),
                       "wall_ms_per_request": round(wall / args.requests * 1000, 2),
                       "round_trips_per_request": round(sum(statements.values())
                                                        / args.requests, 2),
