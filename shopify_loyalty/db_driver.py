@@ -1,4 +1,4 @@
-"""The hottest statement, run on the driver's own connection: compiled once, no execution
+"""The hottest statements, run on the driver's own connection: compiled once, no execution
 context.
 
 A webhook's acknowledgement is one autocommitted statement (services.orders.receipt), and
@@ -12,15 +12,25 @@ raises the errors SQLAlchemy would (``DataError`` for a value the server refuses
 
 Its parameters go to psycopg as they are: the caller gives each one in the form the column
 takes (an enum's value, an aware datetime, JSON as text under a cast).
+
+``run_in`` does the same inside a session's transaction, for the Core statements of the
+redemption's path: measured under callgrind, a one-row statement through ``Session.execute``
+cost 0.40 M instructions against 0.17 M on the session's psycopg connection. There each
+parameter goes through its column type's bind processor (the JSON encoder, an enum's
+value), as SQLAlchemy would send it, and the rows come back as psycopg's tuples, with no
+result processing: it is for statements that return ids and counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import Insert
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from shopify_loyalty.db import Database
@@ -29,16 +39,77 @@ from shopify_loyalty.db import Database
 class DriverStatement:
     """A Core statement and, once first run, its SQL and the values bound in it."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, columns: Sequence[str] | None = None,
+                 elsewhere: Callable[[Session], Executable] | None = None) -> None:
+        """``columns``: an INSERT's or UPDATE's columns the caller gives values for (the
+        others are left to the table's defaults: a scalar default is bound here; one that
+        must be computed, a timestamp, has to be given). ``elsewhere``: the statement
+        ``run_in`` runs off the driver, when it is the backend's own (db_reuse.per_backend:
+        an upsert)."""
         self.statement = statement
+        self.elsewhere = elsewhere
+        self.columns = None if columns is None else list(columns)
         self.sql = ""
         self.defaults: dict[str, Any] = {}  # the values bound in the statement (a 0, False)
+        self.processors: dict[str, Callable[[Any], Any]] = {}
 
     def compile_for(self, dialect: Dialect) -> None:
-        if not self.sql:
-            compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-            self.defaults = dict(compiled.params)
-            self.sql = compiled.string
+        if self.sql:
+            return
+        if isinstance(self.statement, Insert) and self.columns is None:
+            raise ValueError("an INSERT's columns must be named: the others are the table's")
+        compiled: Any = self.statement.compile(  # type: ignore[attr-defined]
+            dialect=dialect, column_keys=self.columns)
+        if compiled.escaped_bind_names:
+            raise ValueError(f"bind names the driver cannot take: {compiled.escaped_bind_names}")
+        defaults = {key: value for key, value in compiled.params.items()
+                    if self.columns is None or key not in self.columns}
+        for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
+            if column.key in (self.columns or ()):
+                continue
+            default = column.default if column in compiled.insert_prefetch else column.onupdate
+            if default is None or not default.is_scalar:
+                raise ValueError(f"{column}: its value is computed; give it")
+            defaults[column.key] = default.arg
+        self.defaults = defaults
+        self.processors = dict(compiled._bind_processors)
+        self.sql = compiled.string
+
+    def bound(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters as SQLAlchemy would send them: through each column's type."""
+        values = {**self.defaults, **params}
+        for key, process in self.processors.items():
+            if key in values:
+                values[key] = process(values[key])
+        return values
+
+
+def run_in(session: Session, statement: DriverStatement,
+           params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Run ``statement`` in the session's transaction (after its autoflush, as
+    ``Session.execute`` would); the rows it returns, as the driver gives them. Through
+    ``Session.execute`` on a driver other than psycopg (SQLite), and for a list of more than
+    one parameter set (SQLAlchemy sends them as one multi-row statement)."""
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    if isinstance(params, Sequence) and len(params) == 1:
+        params = params[0]
+    if connection.dialect.driver != "psycopg" or not isinstance(params, Mapping):
+        own = statement.statement if statement.elsewhere is None else statement.elsewhere(session)
+        result: Any = session.execute(own, params)
+        assert isinstance(result, CursorResult)
+        return list(result) if result.returns_rows else []
+    statement.compile_for(connection.dialect)
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    values = statement.bound(params)
+    try:
+        cursor = driver.cursor()
+        cursor.execute(statement.sql, values)
+        return cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as exc:
+        raise _wrapped(statement, values, exc) from exc
 
 
 def first_on_driver(db: Database, statement: DriverStatement, params: dict[str, Any]) -> Any:
@@ -47,7 +118,7 @@ def first_on_driver(db: Database, statement: DriverStatement, params: dict[str, 
     if not isinstance(bind, Engine):  # a test's connection: through it, as first_now does
         return db.first_now(statement.statement, params)
     statement.compile_for(bind.dialect)
-    values = {**statement.defaults, **params}
+    values = {**statement.defaults, **params}  # given in column form: no processing
     pooled = bind.raw_connection()
     try:
         connection = pooled.driver_connection
@@ -66,7 +137,7 @@ def first_on_driver(db: Database, statement: DriverStatement, params: dict[str, 
         pooled.close()
 
 
-def _wrapped(statement: DriverStatement, values: dict[str, Any],
+def _wrapped(statement: DriverStatement, values: Any,
              exc: psycopg.Error) -> DBAPIError:
     """The SQLAlchemy error of the driver's (DataError, IntegrityError, OperationalError…),
     as the app's error handlers know them."""

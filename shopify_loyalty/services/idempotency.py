@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import per_backend, table_of
 from shopify_loyalty.errors import IdempotencyKeyMismatchError, RequestInProgressError
 from shopify_loyalty.models import IdempotencyKey
@@ -49,12 +50,12 @@ def claim(
     Returns (key id, None) when the caller should run the request.
     Raises IdempotencyKeyMismatchError, RequestInProgressError.
     """
-    inserted = session.execute(_claim_statement(session), {
+    inserted = run_in(session, _CLAIM, {
         "shop_id": shop_id, "customer_id": customer_id, "key": key, "request_hash": digest,
         "locked_at": now, "created_at": now,
-    }).first()
-    if inserted is not None:
-        return inserted[0], None
+    })
+    if inserted:
+        return inserted[0][0], None
     row = session.scalars(
         select(IdempotencyKey)
         .where(
@@ -75,20 +76,26 @@ def claim(
 
 
 def finish(session: Session, key_id: int, status: int, body: Any) -> None:
-    session.execute(_FINISH, {"key_id": key_id, "response_status": status,
+    run_in(session, _FINISH, {"key_id": key_id, "response_status": status,
                               "response_body": body, "locked_at": None})
 
 
 # Built once (db.table_of, db.per_backend): every request with a key runs both.
 _KEYS = table_of(IdempotencyKey)
-_FINISH = _KEYS.update().where(_KEYS.c.id == bindparam("key_id"))
+_FINISH = DriverStatement(_KEYS.update().where(_KEYS.c.id == bindparam("key_id")),
+                          ["response_status", "response_body", "locked_at"])
 
 
-@per_backend
-def _claim_statement(dialect: str) -> Any:
+def _claim_for(dialect: str) -> Any:
     return (backend_insert(dialect, _KEYS)
             .on_conflict_do_nothing(index_elements=["shop_id", "customer_id", "key"])
             .returning(_KEYS.c.id))
+
+
+_CLAIM = DriverStatement(
+    _claim_for("postgresql"),
+    ["shop_id", "customer_id", "key", "request_hash", "locked_at", "created_at"],
+    elsewhere=per_backend(_claim_for))
 
 
 def release(session: Session, key_id: int) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import Executable, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import SEND_LEASE, QueuedTask, after_commit, queue_after_commit, utcnow
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import OutboxMessage
 from shopify_loyalty.telemetry.context import request_id
@@ -71,7 +72,10 @@ class Due:
 
 
 # Built once (db.table_of): every unit of work that queues a task runs it.
-_ENQUEUE = table_of(OutboxMessage).insert().returning(table_of(OutboxMessage).c.id)
+# On the driver (db_driver): the redemption's path writes one.
+_ENQUEUE = DriverStatement(
+    table_of(OutboxMessage).insert().returning(table_of(OutboxMessage).c.id),
+    ["shop_id", "task_name", "created_at", "due_at", "request_id", "sent_at", "args"])
 
 
 def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
@@ -87,9 +91,9 @@ def enqueue(session: Session, shop_id: int | None, task_name: str, *args: Any,
     """
     now = utcnow()
     lease: timedelta | None = session.info.get(SEND_LEASE) if due_at is None else None
-    outbox_id: int = session.execute(_ENQUEUE, {
+    outbox_id: int = run_in(session, _ENQUEUE, {
         **row_values(shop_id, task_name, now, lease, due_at), "args": list(args),
-    }).scalar_one()
+    })[0][0]
     if due_at is None:
         queue_after_commit(session, QueuedTask(outbox_id, task_name, list(args), shop_id,
                                                leased=lease is not None))

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
+from shopify_loyalty.db_reuse import insert_as_stored
 from shopify_loyalty.models import Customer, LoyaltyEvent, Reward, Shop
 from shopify_loyalty.services.events import fanout
 from shopify_loyalty.services.events.sync import marks as shopify_sync
@@ -85,13 +86,12 @@ def emit(session: Session, customer: Customer, event_type: str,
         "data": {"customer": customer_ref(customer),
                  "availablePoints": customer.available_points, **(data or {})},
     }
-    event = LoyaltyEvent(public_id=public_id, shop_id=shop.id, customer_id=customer.id,
-                         type=event_type, body=body, created_at=created)
-    # The mark first: its statement flushes what is pending, and the event added after it
-    # waits for the next flush, where a transaction's events (a redemption's two) go in as
-    # one INSERT. The fan-out flushes only when an endpoint wants the event.
     shopify_sync.mark_changed(session, shop, customer, event_type, created)
-    session.add(event)
+    # One INSERT on the driver, attached as stored (db_reuse.insert_as_stored): measured,
+    # two events of a redemption cost fewer instructions so than in one ORM flush.
+    event = insert_as_stored(session, LoyaltyEvent, {
+        "public_id": public_id, "shop_id": shop.id, "customer_id": customer.id,
+        "type": event_type, "body": body, "created_at": created})
     fanout.fan_out(session, event)
     return event
 

@@ -30,7 +30,6 @@ def fan_out(session: Session, event: LoyaltyEvent) -> list[int]:
               if types is None or event.type in types]
     if not wanted:
         return []
-    session.flush()
     now = utcnow()
     delivery_ids = list(session.scalars(
         insert(EventDelivery).returning(EventDelivery.id, sort_by_parameter_order=True),
@@ -48,7 +47,7 @@ def _enabled_endpoints(session: Session, shop_id: int) -> list[tuple[int, list[s
     the process while the shop's program is unchanged: services.program_cache)."""
     memo = transaction_memo(session, ENDPOINTS_MEMO)
     if shop_id not in memo:
-        # Without a flush: the pending event would go in alone, not with the next ones.
+        # Without a flush: what the caller has pending goes in with its next statement.
         with session.no_autoflush:
             memo[shop_id] = program_values(session, shop_id, "endpoints",
                                            lambda: _read_enabled(session, shop_id))

@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import PointBatch, PointTransaction
 
@@ -35,7 +36,7 @@ _LIVE = (
     .subquery()
 )
 _SPEND: BindParameter[int] = bindparam("spend")
-_CONSUME = (
+_CONSUME = DriverStatement(
     _BATCHES.update()
     .where(_BATCHES.c.id == _LIVE.c.batch_id, _LIVE.c.running - _LIVE.c.had < _SPEND)
     .values(remaining=case((_LIVE.c.running <= _SPEND, 0), else_=_LIVE.c.running - _SPEND))
@@ -57,7 +58,7 @@ def consume(session: Session, customer_id: int, points: int) -> None:
     a batch whose running total is within ``points`` is emptied, the one that crosses it
     keeps ``running - points``, later ones are left alone.
     """
-    session.execute(_CONSUME, {"customer": customer_id, "spend": points})
+    run_in(session, _CONSUME, {"customer": customer_id, "spend": points})
 
 
 def apply(session: Session, row: PointTransaction, at: datetime) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import Select, Update, bindparam, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import Customer, PointBatch, PointTransaction
 from shopify_loyalty.services.points import batches
@@ -41,10 +42,11 @@ def post_row(session: Session, values: dict[str, Any], credited: int, spent: int
     credit = values["points"] > 0
     in_one = session.get_bind().dialect.name == "postgresql"
     if in_one:
-        found = session.execute(_POSTING[(activity, credit)], {**params, **{
-            f"row_{name}": values[name] for name in ROW_COLUMNS}}).first()
-        if found is None:
+        posted = run_in(session, _POSTING[(activity, credit)], {**params, **{
+            f"row_{name}": values[name] for name in ROW_COLUMNS}})
+        if not posted:
             return None
+        found = posted[0]
         balances, row_id = (found[0], found[1], found[2]), found[3]
     else:
         applied = session.execute(_APPLY[activity], params).first()
@@ -115,5 +117,6 @@ def _posting_statement(activity: bool, credit: bool) -> Select[Any]:
 
 _APPLY = {activity: _apply_statement(activity) for activity in (True, False)}
 _APPEND = table_of(PointTransaction).insert().returning(table_of(PointTransaction).c.id)
-_POSTING = {(activity, credit): _posting_statement(activity, credit)
+# On the driver (db_driver): every ledger row on PostgreSQL is one of them.
+_POSTING = {(activity, credit): DriverStatement(_posting_statement(activity, credit))
             for activity in (True, False) for credit in (True, False)}

@@ -8,7 +8,10 @@ from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from shopify_loyalty.db_driver import DriverStatement, run_in
+from shopify_loyalty.db_reuse import insert_as_stored, table_of
 from shopify_loyalty.errors import (
     CustomerNotEligibleError,
     RedeemLimitReachedError,
@@ -18,6 +21,7 @@ from shopify_loyalty.errors import (
 from shopify_loyalty.models import (
     Customer,
     CustomerStatus,
+    FulfillmentStatus,
     LedgerKind,
     LimitInterval,
     RedeemRule,
@@ -53,6 +57,10 @@ class RedeemCommand:
 
 
 _SHOP_RULES = select(RedeemRule).where(RedeemRule.shop_id == bindparam("shop"))
+_REWARDS = table_of(Reward)
+_LINK_LEDGER_ROW = DriverStatement(
+    _REWARDS.update().where(_REWARDS.c.id == bindparam("reward"))
+    .values(point_transaction_id=bindparam("row"), updated_at=bindparam("at")))
 
 
 def active_rule(session: Session, shop: Shop, rule_id: int) -> RedeemRule:
@@ -170,27 +178,30 @@ def redeem_points(
     is_credit = rule.kind is RedeemRuleKind.STORE_CREDIT
     amount = reward_amount(rule, points)
 
-    reward = Reward(
-        shop_id=shop.id,
-        customer_id=customer.id,
-        redeem_rule_id=rule.id,
-        reward_type=rule.reward_type,
-        description=rule.name,
-        points=points,
-        discount_code=None if is_credit else generate_code(shop.setting("code_prefix")),
-        amount=amount,
-        variant_id=variant_id,
-        expires_at=now + timedelta(days=rule.expires_in_days) if rule.expires_in_days else None,
-        created_at=now,
-    )
-    session.add(reward)
-    session.flush()
+    # Written by one INSERT and attached as stored (db_reuse), its ledger row's id set by
+    # one UPDATE: no ORM flush on the redemption's path.
+    reward = insert_as_stored(session, Reward, {
+        "shop_id": shop.id, "customer_id": customer.id, "redeem_rule_id": rule.id,
+        "point_transaction_id": None, "reward_type": rule.reward_type, "discount_kind": None,
+        "description": rule.name, "points": points,
+        "discount_code": None if is_credit else generate_code(shop.setting("code_prefix")),
+        "discount_code_id": None, "amount": amount, "status": RewardStatus.UNUSED,
+        "fulfillment_status": FulfillmentStatus.PENDING, "attempts": 0,
+        "failure_reason": None, "first_attempt_at": None, "lease_until": None,
+        "expires_at": now + timedelta(days=rule.expires_in_days)
+        if rule.expires_in_days else None,
+        "used_at": None, "expiry_reminder_days": None, "last_expiry_reminder_sent_at": None,
+        "order_id": None, "order_name": None, "variant_id": variant_id,
+        "created_at": now, "updated_at": now,
+    })
     row = ledger.post(
         session, customer, LedgerKind.REDEEMED, -points, ledger.Source("reward", str(reward.id)),
         note=rule.name,
     )
     check_limit(session, customer, rule, reward, now)
-    reward.point_transaction_id = row.id
+    with session.no_autoflush:  # the points' event waits to go in with the reward's
+        run_in(session, _LINK_LEDGER_ROW, {"reward": reward.id, "row": row.id, "at": now})
+    set_committed_value(reward, "point_transaction_id", row.id)
     if is_credit and amount is not None:
         customer.store_credit_balance = Customer.store_credit_balance + amount
     # The event before the outbox row: the INSERT of the outbox row flushes both events

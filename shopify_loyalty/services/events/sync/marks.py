@@ -19,6 +19,7 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import backend_insert, upsert_insert, utcnow
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import per_backend, table_of, transaction_memo
 from shopify_loyalty.models import Customer, CustomerSync, Shop
 
@@ -52,14 +53,13 @@ def mark(session: Session, shop_id: int, customer_ids: Sequence[int], now: datet
     if not customer_ids:
         return
     # Rows as parameters of one statement built once: sent as one INSERT.
-    session.execute(_mark_statement(session), [
+    run_in(session, _MARK, [
         {"customer_id": customer_id, "shop_id": shop_id, "due_at": now + SYNC_WINDOW,
          "changes": 1, "failures": 0}
         for customer_id in sorted(set(customer_ids))])  # one lock order for every writer
 
 
-@per_backend
-def _mark_statement(dialect: str) -> Any:
+def _mark_for(dialect: str) -> Any:
     syncs = table_of(CustomerSync)
     insert = backend_insert(dialect, syncs)
     return insert.on_conflict_do_update(
@@ -67,6 +67,12 @@ def _mark_statement(dialect: str) -> Any:
         set_={"changes": syncs.c.changes + 1,
               "due_at": func.coalesce(syncs.c.due_at, insert.excluded.due_at)},
     )
+
+
+# A redemption's path marks its customer: on the driver (db_driver) on PostgreSQL.
+_MARK = DriverStatement(_mark_for("postgresql"),
+                        ["customer_id", "shop_id", "due_at", "changes", "failures"],
+                        elsewhere=per_backend(_mark_for))
 
 
 def mark_tier(session: Session, shop: Shop, tier_id: int, now: datetime | None = None) -> None:
