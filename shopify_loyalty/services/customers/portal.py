@@ -38,9 +38,13 @@ MAX_UNUSED_REWARDS = 100
 
 def _loyalty_rewards() -> Select[Reward]:
     """The rewards the loyalty info shows, in one round trip: both bounded id lists, then
-    the rows (built once: the loyalty info is on every redemption's answer)."""
-    mine = select(Reward.id).where(Reward.customer_id == bindparam("customer"),
-                                   Reward.shop_id == bindparam("shop"))
+    the rows (built once: the loyalty info is on every redemption's answer).
+
+    It names the customer only, whose rewards are all of their shop (a reward is made for
+    its customer's shop). Given the shop too, a planner with stale statistics walked the
+    shop's index, every reward of the shop: measured in ``bench.redeem`` at 0.5–3.9 ms of
+    PostgreSQL's time a redemption against 0.12 ms."""
+    mine = select(Reward.id).where(Reward.customer_id == bindparam("customer"))
     unused = (
         mine.where(Reward.status == RewardStatus.UNUSED)
         .order_by(Reward.id.desc())
@@ -79,7 +83,7 @@ def loyalty_info(session: Session, shop: Shop, customer: Customer,
                  now: datetime | None = None) -> LoyaltyInfo:
     """Balances, tier, rewards; a customer enrolled before referral codes gets one now."""
     ensure_referral_code(session, customer)
-    rewards = session.scalars(_LOYALTY_REWARDS, {"customer": customer.id, "shop": shop.id}).all()
+    rewards = session.scalars(_LOYALTY_REWARDS, {"customer": customer.id}).all()
     tier = tiers.status(session, shop, customer, now or utcnow())
     return LoyaltyInfo(shop, customer, tier, rewards, expiry.next_expiry(session, shop, customer))
 
