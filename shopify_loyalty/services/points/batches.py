@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BindParameter, bindparam, case, func, select
+from sqlalchemy import BindParameter, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db_driver import DriverStatement, run_in
@@ -28,18 +28,23 @@ from shopify_loyalty.models import PointBatch, PointTransaction
 # Built once (db.table_of): statements over the table, given their values as parameters.
 _BATCHES = table_of(PointBatch)
 _CREDIT = _BATCHES.insert()
+# Zero written into the SQL, not bound: a prepared statement's generic plan can then use the
+# partial index of live batches (``remaining > 0``). Bound, PostgreSQL planned the spend
+# anew at every execution (0.3 ms of its CPU a redemption).
+_ZERO = literal_column("0")
 _LIVE = (
     select(_BATCHES.c.id.label("batch_id"), _BATCHES.c.remaining.label("had"),
            func.sum(_BATCHES.c.remaining).over(
                order_by=(_BATCHES.c.earned_at, _BATCHES.c.id)).label("running"))
-    .where(_BATCHES.c.customer_id == bindparam("customer"), _BATCHES.c.remaining > 0)
+    .where(_BATCHES.c.customer_id == bindparam("customer"), _BATCHES.c.remaining > _ZERO)
     .subquery()
 )
 _SPEND: BindParameter[int] = bindparam("spend")
 _CONSUME = DriverStatement(
     _BATCHES.update()
     .where(_BATCHES.c.id == _LIVE.c.batch_id, _LIVE.c.running - _LIVE.c.had < _SPEND)
-    .values(remaining=case((_LIVE.c.running <= _SPEND, 0), else_=_LIVE.c.running - _SPEND))
+    .values(remaining=case((_LIVE.c.running <= _SPEND, _ZERO),
+                           else_=_LIVE.c.running - _SPEND))
 )
 
 
