@@ -24,16 +24,17 @@ result processing: it is for statements that return ids and counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Insert
 from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.expression import Executable
 
-from shopify_loyalty.db import Database
+from shopify_loyalty.db import Base, Database
+from shopify_loyalty.db_reuse import table_of, transaction_memo
 
 
 class DriverStatement:
@@ -92,24 +93,57 @@ def run_in(session: Session, statement: DriverStatement,
     one parameter set (SQLAlchemy sends them as one multi-row statement)."""
     if session.autoflush:
         session.flush()
-    connection = session.connection()
+    dialect, cursor = _driver_cursor(session)
     if isinstance(params, Sequence) and len(params) == 1:
         params = params[0]
-    if connection.dialect.driver != "psycopg" or not isinstance(params, Mapping):
+    if cursor is None or not isinstance(params, Mapping):
         own = statement.statement if statement.elsewhere is None else statement.elsewhere(session)
         result: Any = session.execute(own, params)
         assert isinstance(result, CursorResult)
         return list(result) if result.returns_rows else []
-    statement.compile_for(connection.dialect)
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
+    statement.compile_for(dialect)
     values = statement.bound(params)
     try:
-        cursor = driver.cursor()
         cursor.execute(statement.sql, values)
         return cursor.fetchall() if cursor.description is not None else []
     except psycopg.Error as exc:
         raise _wrapped(statement, values, exc) from exc
+
+
+M = TypeVar("M", bound=Base)
+_INSERTS: dict[type[Base], tuple[DriverStatement, frozenset[str]]] = {}
+
+
+def insert_as_stored(session: Session, model: type[M], values: dict[str, Any]) -> M:
+    """Write one row of ``model`` (``values``: every column but the id, the defaults
+    included, so that no attribute of the object is left to load) and return it attached
+    to the session as stored, as if flushed and refreshed."""
+    if model not in _INSERTS:
+        table = table_of(model)
+        columns = frozenset(table.c.keys()) - {"id"}
+        _INSERTS[model] = (DriverStatement(table.insert().returning(table.c.id),
+                                           sorted(columns)), columns)
+    insert, columns = _INSERTS[model]
+    if values.keys() != columns:
+        raise ValueError(f"{model.__name__}: columns {sorted(columns ^ values.keys())} "
+                         "missing or unknown")
+    row = model(id=run_in(session, insert, values)[0][0], **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+def _driver_cursor(session: Session) -> tuple[Dialect, psycopg.Cursor[Any] | None]:
+    """The session's dialect and a cursor on its transaction's psycopg connection (None on
+    another driver), kept for the transaction: a redemption runs ten statements in it."""
+    memo = transaction_memo(session, "driver_cursor")
+    if not memo:
+        connection = session.connection()
+        driver = connection.connection.driver_connection
+        memo[None] = (connection.dialect,
+                      driver.cursor() if isinstance(driver, psycopg.Connection) else None)
+    found: tuple[Dialect, psycopg.Cursor[Any] | None] = memo[None]
+    return found
 
 
 def first_on_driver(db: Database, statement: DriverStatement, params: dict[str, Any]) -> Any:

@@ -5,9 +5,7 @@ statement's construction, and the ORM's handling of it, cost several times its e
   values as parameters;
 - ``per_backend``: the same for statements that differ by backend (an upsert's ON CONFLICT);
 - ``transaction_memo``: what a transaction already read or locked (an order's row, a shop's
-  endpoints), so that the next caller in the same transaction does not ask again;
-- ``insert_as_stored``: a new row written by one Core INSERT and attached as stored, not
-  flushed by the ORM's unit of work (several times the statement's cost).
+  endpoints), so that the next caller in the same transaction does not ask again.
 """
 
 from __future__ import annotations
@@ -16,10 +14,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, event
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import Base
-from shopify_loyalty.db_driver import DriverStatement, run_in
 
 _MEMOS = "transaction_memos"
 
@@ -32,28 +29,6 @@ def table_of(model: type[Base]) -> Table:
 
 
 T = TypeVar("T")
-M = TypeVar("M", bound=Base)
-_INSERTS: dict[type[Base], tuple[Any, frozenset[str]]] = {}
-
-
-def insert_as_stored(session: Session, model: type[M], values: dict[str, Any]) -> M:
-    """Write one row of ``model`` (``values``: every column but the id, the defaults
-    included, so that no attribute of the object is left to load) and return it attached
-    to the session as stored, as if flushed and refreshed (on the driver: db_driver)."""
-    if model not in _INSERTS:
-        table = table_of(model)
-        columns = frozenset(table.c.keys()) - {"id"}
-        _INSERTS[model] = (DriverStatement(table.insert().returning(table.c.id),
-                                           sorted(columns)), columns)
-    insert, columns = _INSERTS[model]
-    if values.keys() != columns:
-        raise ValueError(f"{model.__name__}: columns {sorted(columns ^ values.keys())} "
-                         "missing or unknown")
-    row = model(id=run_in(session, insert, values)[0][0], **values)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
-
 
 
 def per_backend(build: Callable[[str], T]) -> Callable[[Session], T]:

@@ -1,5 +1,5 @@
 """Statements run on the driver inside a session's transaction (db_driver.run_in) and rows
-written as stored (db_reuse.insert_as_stored) behave as through the ORM: values through their
+written as stored (db_driver.insert_as_stored) behave as through the ORM: values through their
 column types, the session's autoflush, SQLAlchemy's errors, nothing kept after a rollback; on
 PostgreSQL (the driver) and on SQLite (Session.execute)."""
 
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
-from shopify_loyalty.db_driver import DriverStatement, run_in
-from shopify_loyalty.db_reuse import insert_as_stored, table_of
+from shopify_loyalty.db_driver import DriverStatement, insert_as_stored, run_in
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.models import (
     Customer,
     CustomerSync,

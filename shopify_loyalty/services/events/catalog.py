@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db import utcnow
-from shopify_loyalty.db_reuse import insert_as_stored
+from shopify_loyalty.db_driver import insert_as_stored
 from shopify_loyalty.models import Customer, LoyaltyEvent, Reward, Shop
 from shopify_loyalty.services.events import fanout
 from shopify_loyalty.services.events.sync import marks as shopify_sync
@@ -87,7 +87,7 @@ def emit(session: Session, customer: Customer, event_type: str,
                  "availablePoints": customer.available_points, **(data or {})},
     }
     shopify_sync.mark_changed(session, shop, customer, event_type, created)
-    # One INSERT on the driver, attached as stored (db_reuse.insert_as_stored): measured,
+    # One INSERT on the driver, attached as stored (db_driver.insert_as_stored): measured,
     # two events of a redemption cost fewer instructions so than in one ORM flush.
     event = insert_as_stored(session, LoyaltyEvent, {
         "public_id": public_id, "shop_id": shop.id, "customer_id": customer.id,

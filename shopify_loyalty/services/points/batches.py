@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BindParameter, bindparam, case, func, literal_column, select
+from sqlalchemy import BindParameter, Integer, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shopify_loyalty.db_driver import DriverStatement, run_in
@@ -31,7 +31,7 @@ _CREDIT = _BATCHES.insert()
 # Zero written into the SQL, not bound: a prepared statement's generic plan can then use the
 # partial index of live batches (``remaining > 0``). Bound, PostgreSQL planned the spend
 # anew at every execution (0.3 ms of its CPU a redemption).
-_ZERO = literal_column("0")
+_ZERO = literal_column("0", Integer)
 _LIVE = (
     select(_BATCHES.c.id.label("batch_id"), _BATCHES.c.remaining.label("had"),
            func.sum(_BATCHES.c.remaining).over(

@@ -10,8 +10,8 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db_driver import DriverStatement, run_in
-from shopify_loyalty.db_reuse import insert_as_stored, table_of
+from shopify_loyalty.db_driver import DriverStatement, insert_as_stored, run_in
+from shopify_loyalty.db_reuse import table_of
 from shopify_loyalty.errors import (
     CustomerNotEligibleError,
     RedeemLimitReachedError,
@@ -178,7 +178,7 @@ def redeem_points(
     is_credit = rule.kind is RedeemRuleKind.STORE_CREDIT
     amount = reward_amount(rule, points)
 
-    # Written by one INSERT and attached as stored (db_reuse), its ledger row's id set by
+    # Written by one INSERT and attached as stored (db_driver), its ledger row's id set by
     # one UPDATE: no ORM flush on the redemption's path.
     reward = insert_as_stored(session, Reward, {
         "shop_id": shop.id, "customer_id": customer.id, "redeem_rule_id": rule.id,
