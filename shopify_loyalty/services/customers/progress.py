@@ -24,7 +24,8 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shopify_loyalty.db import backend_insert
+from shopify_loyalty.db import backend_insert, utcnow
+from shopify_loyalty.db_driver import DriverStatement, run_in
 from shopify_loyalty.db_reuse import per_backend, table_of
 from shopify_loyalty.models import Customer, Shop, TierMetric, TierPeriod, TierProgressDay
 from shopify_loyalty.services.program.tier_periods import (
@@ -56,22 +57,22 @@ def record(session: Session, customer: Customer, at: datetime, spent: Decimal = 
     """Add signed changes to the customer's progress on ``at``'s UTC day and for good."""
     if not (spent or points or orders):
         return
-    session.execute(_add_to_day(session), {
+    run_in(session, _ADD_TO_DAY, {
         "customer_id": customer.id, "day": day_of(at), "shop_id": customer.shop_id,
         "spent": spent, "points": points, "orders": orders,
     })
-    totals = session.execute(_ADD_FOR_GOOD, {
+    (totals,) = run_in(session, _ADD_FOR_GOOD, {
         "customer": customer.id, "add_spent": spent, "add_points": points,
-        "add_orders": orders,
-    }).one()
+        "add_orders": orders, "at": utcnow(),
+    })
     # Keep the loaded object in step without another SELECT.
     set_committed_value(customer, "spent_amount", totals[0])
     set_committed_value(customer, "lifetime_earned_points", totals[1])
     set_committed_value(customer, "lifetime_orders", totals[2])
 
 
-# Built once (db.table_of, db.per_backend): every order event runs both.
-@per_backend
+# Built once (db.table_of, db.per_backend), run on the driver (db_driver): every order event
+# runs both.
 def _add_to_day(dialect: str) -> Any:
     days = table_of(TierProgressDay)
     insert = backend_insert(dialect, days)
@@ -83,13 +84,17 @@ def _add_to_day(dialect: str) -> Any:
     )
 
 
+_ADD_TO_DAY = DriverStatement(_add_to_day("postgresql"),
+                              ["customer_id", "day", "shop_id", "spent", "points", "orders"],
+                              elsewhere=per_backend(_add_to_day))
 _TOTALS = table_of(Customer).c
-_ADD_FOR_GOOD = (
+_ADD_FOR_GOOD = DriverStatement(
     table_of(Customer).update()
     .where(_TOTALS.id == bindparam("customer"))
     .values(spent_amount=_TOTALS.spent_amount + bindparam("add_spent"),
             lifetime_earned_points=_TOTALS.lifetime_earned_points + bindparam("add_points"),
-            lifetime_orders=_TOTALS.lifetime_orders + bindparam("add_orders"))
+            lifetime_orders=_TOTALS.lifetime_orders + bindparam("add_orders"),
+            updated_at=bindparam("at"))
     .returning(_TOTALS.spent_amount, _TOTALS.lifetime_earned_points, _TOTALS.lifetime_orders)
 )
 
