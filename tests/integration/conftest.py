@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,20 @@ ACCESS_TOKEN = "shpat_fulfil_test"
 CUSTOMER = 1001
 # DB 8 is the in-process worker tests' broker (and cost buckets), flushed before and after.
 REDIS_BROKER_URL = "redis://127.0.0.1:6379/8"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def both_backends_db(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
+                     make_app: Callable[[Settings], Flask]) -> Iterator[Database]:
+    """The app's database with real commits: PostgreSQL (``committed_db``), then SQLite
+    migrated by the CLI, as the embedded default runs."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("committed_db")
+        return
+    app = make_app(dataclasses.replace(
+        settings, database_url=f"sqlite:///{tmp_path / 'loyalty.db'}"))
+    assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    yield app.extensions["loyalty_db"]
 
 
 @pytest.fixture

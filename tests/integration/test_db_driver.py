@@ -5,19 +5,14 @@ PostgreSQL (the driver) and on SQLite (Session.execute)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database, utcnow
 from shopify_loyalty.db_driver import DriverStatement, insert_as_stored, run_in
 from shopify_loyalty.db_reuse import table_of
@@ -33,17 +28,6 @@ from shopify_loyalty.models import (
 from shopify_loyalty.services import outbox
 from shopify_loyalty.services.events.sync import marks
 from tests import factories
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def driver_db(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
-              make_app: Callable[[Settings], Flask]) -> Iterator[Database]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("committed_db")
-        return
-    app = make_app(replace(settings, database_url=f"sqlite:///{tmp_path / 'loyalty.db'}"))
-    assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
-    yield app.extensions["loyalty_db"]
 
 
 def _reward_values(shop_id: int, customer_id: int, code: str) -> dict[str, object]:
@@ -62,8 +46,8 @@ def _reward_values(shop_id: int, customer_id: int, code: str) -> dict[str, objec
 
 
 def test_a_row_written_as_stored_reads_back_as_the_orm_would_write_it(
-        driver_db: Database) -> None:
-    with driver_db.unit_of_work() as session:
+        both_backends_db: Database) -> None:
+    with both_backends_db.unit_of_work() as session:
         customer = factories.customer(session, factories.shop(session))
         values = _reward_values(customer.shop_id, customer.id, "TENOFF-1")
         reward = insert_as_stored(session, Reward, values)
@@ -74,7 +58,7 @@ def test_a_row_written_as_stored_reads_back_as_the_orm_would_write_it(
         task_id = outbox.enqueue(session, customer.shop_id, outbox.FULFIL_REWARD, reward.id,
                                  due_at=utcnow() + timedelta(days=1))
         reward_id = reward.id
-    with driver_db.unit_of_work() as session:
+    with both_backends_db.unit_of_work() as session:
         stored = session.get_one(Reward, reward_id)
         # The enums, the decimal and the aware datetimes went through their column types.
         assert {name: getattr(stored, name) for name in values} == values
@@ -87,8 +71,8 @@ _CUSTOMERS = DriverStatement(select(func.count()).select_from(table_of(Customer)
 
 
 def test_what_the_session_holds_pending_is_flushed_first_unless_told_not_to(
-        driver_db: Database) -> None:
-    with driver_db.unit_of_work() as session:
+        both_backends_db: Database) -> None:
+    with both_backends_db.unit_of_work() as session:
         shop = factories.shop(session)
         session.add(Customer(shop_id=shop.id, shopify_customer_id=79))
         with session.no_autoflush:
@@ -96,32 +80,32 @@ def test_what_the_session_holds_pending_is_flushed_first_unless_told_not_to(
         assert run_in(session, _CUSTOMERS, {}) == [(1,)]  # as Session.execute would
 
 
-def test_an_error_is_sqlalchemys_and_the_rollback_keeps_nothing(driver_db: Database) -> None:
-    with driver_db.unit_of_work() as session:
+def test_an_error_is_sqlalchemys_and_the_rollback_keeps_nothing(both_backends_db: Database) -> None:
+    with both_backends_db.unit_of_work() as session:
         customer = factories.customer(session, factories.shop(session))
         shop_id, customer_id = customer.shop_id, customer.id
         insert_as_stored(session, Reward, _reward_values(shop_id, customer_id, "SAME-CODE"))
-    with pytest.raises(IntegrityError), driver_db.unit_of_work() as session:
+    with pytest.raises(IntegrityError), both_backends_db.unit_of_work() as session:
         insert_as_stored(session, Reward, _reward_values(shop_id, customer_id, "OTHER-CODE"))
         # The shop's codes are unique (ix_rewards_shop_id_discount_code).
         insert_as_stored(session, Reward, _reward_values(shop_id, customer_id, "SAME-CODE"))
-    with driver_db.unit_of_work() as session:
+    with both_backends_db.unit_of_work() as session:
         assert session.scalars(select(Reward.discount_code)).all() == ["SAME-CODE"]
         # The connection went back to the pool usable, out of the failed transaction.
         assert session.scalar(select(Reward.id).where(Reward.discount_code == "SAME-CODE"))
 
 
-def test_several_parameter_sets_go_in_as_one_statement(driver_db: Database) -> None:
+def test_several_parameter_sets_go_in_as_one_statement(both_backends_db: Database) -> None:
     def changes() -> dict[int, int]:
-        with driver_db.unit_of_work() as session:
+        with both_backends_db.unit_of_work() as session:
             return {customer_id: count for customer_id, count in session.execute(
                 select(CustomerSync.customer_id, CustomerSync.changes))}
 
-    with driver_db.unit_of_work() as session:
+    with both_backends_db.unit_of_work() as session:
         shop = factories.shop(session)
         ids = [factories.customer(session, shop, shopify_id=n).id for n in (1, 2, 3)]
     before = changes()
-    with driver_db.unit_of_work() as session:
+    with both_backends_db.unit_of_work() as session:
         marks.mark(session, shop.id, ids, utcnow())  # three rows: Session.execute's
         marks.mark(session, shop.id, ids[:1], utcnow())  # one: the driver's on PostgreSQL
     after = changes()

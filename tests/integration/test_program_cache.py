@@ -4,17 +4,11 @@ UPDATE, by hand in SQL; on PostgreSQL and on SQLite (migration 0019's triggers o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
-from flask import Flask
 from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
-from shopify_loyalty.config import Settings
 from shopify_loyalty.db import Database
 from shopify_loyalty.errors import RedeemRuleNotFoundError
 from shopify_loyalty.models import EarnRuleKind, EventEndpoint, RedeemRule, Shop, VipTier
@@ -24,17 +18,6 @@ from shopify_loyalty.services.program import earn_rules, tiers
 from shopify_loyalty.services.program.tiers import TierSpec
 from shopify_loyalty.services.rewards import redemption
 from tests import factories
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def program_db(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings,
-               make_app: Callable[[Settings], Flask]) -> Iterator[Database]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("committed_db")
-        return
-    app = make_app(replace(settings, database_url=f"sqlite:///{tmp_path / 'loyalty.db'}"))
-    assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
-    yield app.extensions["loyalty_db"]
 
 
 class Reads:
@@ -66,9 +49,9 @@ def _read(db: Database, shop_id: int) -> tuple[list[str], Decimal | None, list[i
 
 
 def test_copies_serve_until_the_program_changes_however_it_changes(
-    program_db: Database,
+    both_backends_db: Database,
 ) -> None:
-    db = program_db
+    db = both_backends_db
     with db.unit_of_work() as session:
         shop_id = factories.shop(session).id
         other_id = factories.shop(session, domain="other.myshopify.com").id
@@ -112,12 +95,12 @@ def test_copies_serve_until_the_program_changes_however_it_changes(
 
 
 def test_a_transaction_that_changed_the_program_reads_its_own_change(
-    program_db: Database,
+    both_backends_db: Database,
 ) -> None:
-    with program_db.unit_of_work() as session:
+    with both_backends_db.unit_of_work() as session:
         shop_id = factories.shop(session).id
-    assert _read(program_db, shop_id)[0] == []  # a copy of no tiers, at the shop's version
-    with program_db.unit_of_work() as session:
+    assert _read(both_backends_db, shop_id)[0] == []  # a copy of no tiers, at the shop's version
+    with both_backends_db.unit_of_work() as session:
         shop = session.get_one(Shop, shop_id)
         assert tiers.tiers(session, shop) == []
         tiers.create_tier(session, shop, TierSpec(name="Silver", threshold=Decimal("100")))
