@@ -73,6 +73,7 @@ class DriverStatement:
                 raise ValueError(f"{column}: its value is computed; give it")
             defaults[column.key] = default.arg
         self.defaults = defaults
+        # SQLAlchemy's own processors of the compiled statement (no public accessor).
         self.processors = dict(compiled._bind_processors)
         self.sql = compiled.string
 

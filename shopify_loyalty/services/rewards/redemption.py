@@ -199,13 +199,10 @@ def redeem_points(
         note=rule.name,
     )
     check_limit(session, customer, rule, reward, now)
-    with session.no_autoflush:  # the points' event waits to go in with the reward's
-        run_in(session, _LINK_LEDGER_ROW, {"reward": reward.id, "row": row.id, "at": now})
+    run_in(session, _LINK_LEDGER_ROW, {"reward": reward.id, "row": row.id, "at": now})
     set_committed_value(reward, "point_transaction_id", row.id)
     if is_credit and amount is not None:
         customer.store_credit_balance = Customer.store_credit_balance + amount
-    # The event before the outbox row: the INSERT of the outbox row flushes both events
-    # (the points' and the reward's) in one statement.
     catalog.emit_reward(session, customer, catalog.REWARD_CREATED, reward)
     outbox.enqueue(session, shop.id, outbox.FULFIL_REWARD, reward.id)
     return reward
